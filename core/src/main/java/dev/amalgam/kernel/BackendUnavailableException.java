@@ -1,0 +1,8 @@
+package dev.amalgam.kernel;
+
+/** The requested device has no usable backend (e.g. {@code --device cuda} without a GPU). */
+public final class BackendUnavailableException extends RuntimeException {
+    public BackendUnavailableException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,16 @@
+package dev.amalgam.kernel;
+
+/**
+ * What a {@link GtaPass} reports besides its output.
+ *
+ * @param kept             per model, elements that survived sparsification
+ * @param keepTies         per model, elements whose key equals the keep threshold's key (before
+ *                         the tie budget), so a model-wide tie budget can be carried on
+ * @param signConflicts    elements where at least one nonzero contribution disagreed with the
+ *                         elected sign
+ * @param nonFiniteInput   -1 if every input was finite; 0 for the base; 1 + position in
+ *                         {@code models} for a model (first found)
+ * @param nonFiniteOutputs count of non-finite output elements (after dtype conversion)
+ */
+public record GtaResult(long[] kept, long[] keepTies, long signConflicts, int nonFiniteInput, long nonFiniteOutputs) {
+}

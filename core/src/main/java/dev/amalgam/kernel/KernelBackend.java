@@ -1,0 +1,31 @@
+package dev.amalgam.kernel;
+
+import java.util.List;
+
+/**
+ * The kernel SPI: every heavy computation of a merge goes through one of these. Implementations
+ * (reference, fast CPU, CUDA) agree bit for bit where the spec says so (§1.10); the reference is
+ * the oracle. A backend is used by one merge thread at a time.
+ */
+public interface KernelBackend extends AutoCloseable {
+
+    /** Short name for logs and reports, e.g. {@code reference}, {@code cpu}, {@code cuda}. */
+    String name();
+
+    /**
+     * Exact selection of the k largest |δ| over the concatenation of {@code parts} (flat index =
+     * position in the concatenation), with the tie rule of §1.6. k ≤ 0 gives
+     * {@link MagnitudeThreshold#KEEP_NONE}; k ≥ n gives {@link MagnitudeThreshold#KEEP_ALL}.
+     */
+    MagnitudeThreshold selectLargest(List<DeltaSource> parts, long k);
+
+    /** The fused task-arithmetic pass for one tensor. */
+    GtaResult gta(GtaPass pass);
+
+    /** The {@code linear} merge of one tensor. */
+    LinearResult linear(LinearPass pass);
+
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,89 @@
+package dev.amalgam.kernel;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+
+/**
+ * Chooses the kernel backend once per merge. {@code auto} takes a usable CUDA provider, else the
+ * best CPU one, and says why; {@code cuda} without a usable GPU is an error. The system property
+ * {@code amalgam.device} sets the device when the caller asks for {@code auto}, and
+ * {@code amalgam.backend} names one provider outright (e.g. {@code reference} in tests and
+ * benchmarks).
+ */
+public final class KernelBackends {
+
+    private static final System.Logger LOG = System.getLogger(KernelBackends.class.getName());
+
+    private KernelBackends() {
+    }
+
+    /** The chosen backend and, in words, why it serves. */
+    public record Selection(KernelBackend backend, String provider, Device device, String reason) {
+    }
+
+    public static List<KernelProvider> providers() {
+        List<KernelProvider> all = new ArrayList<>();
+        ServiceLoader.load(KernelProvider.class).forEach(all::add);
+        if (all.stream().noneMatch(p -> p.name().equals("reference"))) all.add(new ReferenceKernelProvider());
+        all.sort(Comparator.comparingInt(KernelProvider::priority).reversed());
+        return all;
+    }
+
+    public static Selection select(Device requested) {
+        return select(requested, providers());
+    }
+
+    public static Selection select(Device requested, List<KernelProvider> providers) {
+        String forced = System.getProperty("amalgam.backend");
+        if (forced != null && !forced.isBlank()) {
+            for (KernelProvider p : providers) {
+                if (p.name().equalsIgnoreCase(forced.trim())) {
+                    KernelProvider.Availability a = p.availability();
+                    if (!a.usable()) throw new BackendUnavailableException("backend '" + forced + "' is not usable: " + a.reason());
+                    return chosen(p, "forced by -Damalgam.backend=" + forced + " (" + a.reason() + ")");
+                }
+            }
+            throw new BackendUnavailableException("unknown backend '" + forced + "'; available: "
+                    + providers.stream().map(KernelProvider::name).toList());
+        }
+        Device device = requested;
+        String property = System.getProperty("amalgam.device");
+        if (device == Device.AUTO && property != null && !property.isBlank()) device = Device.parse(property.trim());
+
+        List<String> whyNot = new ArrayList<>();
+        if (device == Device.AUTO || device == Device.CUDA) {
+            for (KernelProvider p : providers) {
+                if (p.device() != Device.CUDA) continue;
+                KernelProvider.Availability a = p.availability();
+                if (a.usable()) return chosen(p, a.reason());
+                whyNot.add(p.name() + ": " + a.reason());
+            }
+            if (whyNot.isEmpty()) whyNot.add("no CUDA backend on the class path");
+            if (device == Device.CUDA) {
+                throw new BackendUnavailableException("--device cuda: no usable GPU (" + String.join("; ", whyNot)
+                        + "). Use --device auto or cpu to run on the CPU.");
+            }
+        }
+        for (KernelProvider p : providers) {
+            if (p.device() != Device.CPU) continue;
+            KernelProvider.Availability a = p.availability();
+            if (a.usable()) {
+                String reason = a.reason();
+                if (!whyNot.isEmpty()) reason += "; GPU not used: " + String.join("; ", whyNot);
+                if (device == Device.CPU) reason += " (--device cpu)";
+                return chosen(p, reason);
+            }
+            whyNot.add(p.name() + ": " + a.reason());
+        }
+        throw new BackendUnavailableException("no usable kernel backend: " + String.join("; ", whyNot));
+    }
+
+    private static Selection chosen(KernelProvider p, String reason) {
+        LOG.log(Level.DEBUG, "kernel backend {0}: {1}", p.name(), reason);
+        return new Selection(p.open(), p.name(), p.device(), reason);
+    }
+
+}

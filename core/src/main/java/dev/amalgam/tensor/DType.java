@@ -1,0 +1,68 @@
+package dev.amalgam.tensor;
+
+import java.util.Locale;
+
+/**
+ * Storage dtypes of safetensors. F32, F16 and BF16 are merged; F64 is rounded to float32 on
+ * load; every other dtype is passed through unchanged.
+ */
+public enum DType {
+    F64(8), F32(4), F16(2), BF16(2),
+    I64(8), I32(4), I16(2), I8(1),
+    U64(8), U32(4), U16(2), U8(1),
+    BOOL(1), F8_E4M3(1), F8_E5M2(1);
+
+    private final int byteSize;
+
+    DType(int byteSize) {
+        this.byteSize = byteSize;
+    }
+
+    /** Bytes per element. */
+    public int byteSize() {
+        return byteSize;
+    }
+
+    /** The name used in safetensors headers, e.g. {@code BF16}. */
+    public String safetensorsName() {
+        return name();
+    }
+
+    /** True for the dtypes the merge math runs on directly (F32, F16, BF16). */
+    public boolean isMergeable() {
+        return this == F32 || this == F16 || this == BF16;
+    }
+
+    /** True for every floating-point dtype, F64 and the 8-bit floats included. */
+    public boolean isFloating() {
+        return this == F64 || isMergeable() || this == F8_E4M3 || this == F8_E5M2;
+    }
+
+    /** Parses a safetensors dtype name; null if unknown. */
+    public static DType fromSafetensorsName(String name) {
+        for (DType d : values()) {
+            if (d.name().equals(name)) return d;
+        }
+        return null;
+    }
+
+    /** Parses a config dtype ({@code bfloat16}, {@code float16}, {@code float32}); null if unknown. */
+    public static DType fromConfigName(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "bfloat16", "bf16" -> BF16;
+            case "float16", "fp16", "half" -> F16;
+            case "float32", "fp32", "float" -> F32;
+            default -> null;
+        };
+    }
+
+    /** The config name of a mergeable dtype. */
+    public String configName() {
+        return switch (this) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            case F32 -> "float32";
+            default -> name().toLowerCase(Locale.ROOT);
+        };
+    }
+}
