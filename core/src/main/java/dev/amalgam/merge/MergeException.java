@@ -1,0 +1,12 @@
+package dev.amalgam.merge;
+
+/** A merge that cannot go on: bad inputs (mismatched tensors, NaN, shapes) or a failed step. */
+public class MergeException extends RuntimeException {
+    public MergeException(String message) {
+        super(message);
+    }
+
+    public MergeException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
