@@ -1,0 +1,83 @@
+package dev.amalgam.cli;
+
+import dev.amalgam.config.MergeConfig;
+import dev.amalgam.kernel.Device;
+import dev.amalgam.merge.MergeJob;
+import dev.amalgam.merge.MergePlan;
+import dev.amalgam.merge.MergeReport;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.OptionalLong;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code amalgam merge CONFIG.yaml OUTPUT_DIR}: runs a merge (or, with --dry-run, only plans it). */
+@Command(name = "merge", description = "Merge the models of a mergekit-style YAML config into OUTPUT_DIR.")
+final class MergeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "CONFIG.yaml", description = "Merge config (mergekit-compatible YAML).")
+    Path config;
+
+    @Parameters(index = "1", paramLabel = "OUTPUT_DIR", description = "Output folder (Hugging Face layout).")
+    Path output;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|cuda",
+            description = "Where kernels run (default: ${DEFAULT-VALUE}). cuda fails if no GPU is usable.")
+    String device;
+
+    @Option(names = "--max-shard-size", defaultValue = "5GB", paramLabel = "SIZE",
+            description = "Largest output shard, e.g. 5GB, 500MB (default: ${DEFAULT-VALUE}).")
+    String maxShardSize;
+
+    @Option(names = "--force", description = "Replace a non-empty OUTPUT_DIR (only once the merge has succeeded).")
+    boolean force;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Override parameters.random_seed (DARE masks).")
+    Long seed;
+
+    @Option(names = "--dry-run", description = "Validate the config and every input header, print the plan, read no weights.")
+    boolean dryRun;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Device dev = Device.parse(device);
+        long shardSize = ByteSize.parse(maxShardSize);
+        MergeConfig cfg = MergeConfig.load(config);
+        if (dryRun) {
+            try (MergeJob.Opened opened = MergeJob.open(cfg)) {
+                out.print(opened.plan().describe());
+                cfg.warnings().forEach(w -> out.println("warning: " + w));
+                out.println("dry run: config and headers are valid; nothing was written");
+            }
+            return 0;
+        }
+        MergeJob.Options options = new MergeJob.Options(output, dev, shardSize, force,
+                seed == null ? OptionalLong.empty() : OptionalLong.of(seed));
+        ProgressBar bar = new ProgressBar(System.err, System.console() != null);
+        MergeReport report = MergeJob.run(cfg, options, bar);
+        printSummary(out, report);
+        return 0;
+    }
+
+    static void printSummary(PrintWriter out, MergeReport r) {
+        long merged = r.tensors().stream().filter(t -> t.action().equals("merged")).count();
+        long copied = r.tensors().size() - merged;
+        double seconds = r.seconds();
+        out.printf(Locale.ROOT, "merged %s with %s into %s%n", r.method(), r.backend(), r.output());
+        out.printf(Locale.ROOT, "  tensors:   %d (%d merged, %d copied)%n", r.tensors().size(), merged, copied);
+        out.printf(Locale.ROOT, "  read:      %s, written: %s%n", MergePlan.bytes(r.bytesRead()), MergePlan.bytes(r.bytesWritten()));
+        out.printf(Locale.ROOT, "  time:      %.2f s (%s/s of input)%n", seconds, MergePlan.bytes(seconds > 0 ? (long) (r.bytesRead() / seconds) : 0));
+        out.printf(Locale.ROOT, "  kept:      %.1f%% of task-vector entries; sign conflicts: %d%n", 100 * r.keptDensity(), r.signConflicts());
+        out.printf(Locale.ROOT, "  backend:   %s (%s)%n", r.backend(), r.backendReason());
+        for (String w : r.warnings()) out.println("  warning:   " + w);
+    }
+}

@@ -1,0 +1,57 @@
+package dev.amalgam.merge;
+
+import dev.amalgam.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs a plan: one output tensor at a time, in plan order, so memory stays bounded by one
+ * tensor's scratch no matter how large the model is. Inputs are memory-mapped views and outputs
+ * are written straight into the memory-mapped output shards.
+ */
+public final class MergeExecutor {
+
+    private MergeExecutor() {
+    }
+
+    public static List<TensorReport> execute(MergeContext ctx, TensorMerger merger, OutputSink sink, ProgressListener progress) {
+        MergePlan plan = ctx.plan();
+        List<TensorReport> reports = new ArrayList<>(plan.entries().size());
+        progress.started(plan.entries().size(), plan.bytesToRead());
+        try {
+            merger.prepare(ctx);
+            long bytesDone = 0;
+            int done = 0;
+            for (PlanEntry entry : plan.entries()) {
+                Tensor out = sink.tensorFor(entry.name());
+                reports.add(switch (entry.action()) {
+                    case MERGE -> merger.merge(entry, ctx, out);
+                    case COPY -> copy(entry, ctx, out);
+                });
+                bytesDone += entry.bytesRead();
+                progress.tensorDone(entry.name(), ++done, bytesDone);
+            }
+            return reports;
+        } finally {
+            progress.finished();
+        }
+    }
+
+    /** Integer, bool and 8-bit float tensors: copied from the base (else the first model). */
+    private static TensorReport copy(PlanEntry entry, MergeContext ctx, Tensor out) {
+        long start = System.nanoTime();
+        MergeInput source = ctx.input(entry.copySource());
+        MemorySegment src = source.folder().tensor(entry.name()).data();
+        MemorySegment.copy(src, 0, out.data(), 0, src.byteSize());
+        for (int i = 0; i < ctx.plan().inputs().size(); i++) {
+            if (i == entry.copySource()) continue;
+            MergeInput other = ctx.input(i);
+            if (other.folder().tensor(entry.name()).data().mismatch(src) >= 0) {
+                ctx.warnings().add("copied-differs", "tensor " + entry.name() + " (" + entry.output().dtype()
+                        + ") differs between " + source.label() + " and " + other.label() + "; copied from " + source.label());
+            }
+        }
+        return new TensorReport(entry.name(), "copied", entry.output().elementCount(), 1, 0, System.nanoTime() - start);
+    }
+}

@@ -1,0 +1,172 @@
+package dev.amalgam.merge;
+
+import dev.amalgam.config.LayerPosition;
+import dev.amalgam.config.MergeConfig;
+import dev.amalgam.config.ModelRef;
+import dev.amalgam.io.ModelFolder;
+import dev.amalgam.io.ShardWriter;
+import dev.amalgam.kernel.Device;
+import dev.amalgam.kernel.KernelBackend;
+import dev.amalgam.kernel.KernelBackends;
+import dev.amalgam.tensor.TensorInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * One merge from a config to an output folder: open the inputs, plan from their headers, choose
+ * the kernels, stream every tensor into the output shards, finish atomically. Used by the CLI
+ * and by applications that merge in-process.
+ */
+public final class MergeJob {
+
+    /** Files of a model folder that belong to its tokenizer (taken from {@code tokenizer_source}). */
+    private static final Set<String> TOKENIZER_FILES = Set.of("special_tokens_map.json", "vocab.json", "vocab.txt",
+            "merges.txt", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model");
+
+    private MergeJob() {
+    }
+
+    /**
+     * @param output       target folder
+     * @param device       where the kernels run
+     * @param maxShardSize data bytes per output shard
+     * @param force        replace a non-empty target
+     * @param seed         overrides {@code random_seed}
+     */
+    public record Options(Path output, Device device, long maxShardSize, boolean force, OptionalLong seed) {
+    }
+
+    /** Opens the inputs and plans the merge from their headers (what {@code --dry-run} does). */
+    public static Opened open(MergeConfig config) {
+        List<MergeInput> opened = new ArrayList<>();
+        try {
+            Map<ModelRef, MergeInput> byRef = new LinkedHashMap<>();
+            for (ModelRef ref : config.allModels()) {
+                ModelFolder folder;
+                try {
+                    folder = ModelFolder.open(ref.resolvedPath());
+                } catch (IOException | UncheckedIOException e) {
+                    throw new MergeException("model " + ref.path() + ": " + e.getMessage(), e);
+                }
+                MergeInput in = new MergeInput(ref, folder);
+                opened.add(in);
+                byRef.put(ref, in);
+            }
+            String method = config.mergeMethod();
+            List<MergeInput> inputs = new ArrayList<>();
+            int baseInput;
+            ShapePolicy policy;
+            TensorMerger merger;
+            GtaVariant variant = GtaVariant.forMethod(method);
+            ModelRef base = config.baseModel().orElse(null);
+            if (variant != null) {
+                inputs.add(byRef.get(base));
+                for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
+                baseInput = 0;
+                policy = ShapePolicy.CROP_TO_BASE;
+                merger = new GtaMerger(variant);
+            } else if (method.equals("linear")) {
+                for (ModelRef m : config.inputs()) inputs.add(byRef.get(m));
+                baseInput = base == null ? -1 : config.inputs().indexOf(base);
+                policy = ShapePolicy.CROP_TO_COMMON;
+                merger = new LinearMerger();
+            } else {
+                throw new MergeException("merge_method: " + method + " is not available yet");
+            }
+            MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
+            LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
+            int taskModels = variant != null ? inputs.size() - 1 : 0;
+            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, policy, config.outputDtype().orElse(null),
+                    layers::t, taskModels);
+            return new Opened(config, plan, merger, opened);
+        } catch (RuntimeException e) {
+            for (MergeInput in : opened) in.folder().close();
+            throw e;
+        }
+    }
+
+    /** Inputs opened and planned; close to unmap them. */
+    public record Opened(MergeConfig config, MergePlan plan, TensorMerger merger, List<MergeInput> folders)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            for (MergeInput in : folders) in.folder().close();
+        }
+    }
+
+    /** Runs the whole merge; nothing appears under the target name unless it succeeds. */
+    public static MergeReport run(MergeConfig config, Options options, ProgressListener progress) throws IOException {
+        long start = System.nanoTime();
+        try (Opened opened = open(config)) {
+            MergePlan plan = opened.plan();
+            MergeWarnings warnings = new MergeWarnings();
+            config.warnings().forEach(w -> warnings.add("config", w));
+            plan.warnings().forEach(w -> warnings.add("plan", w));
+            KernelBackends.Selection selection = KernelBackends.select(options.device());
+            try (KernelBackend backend = selection.backend()) {
+                var params = config.parameters();
+                boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
+                long seed = options.seed().isPresent() ? options.seed().getAsLong() : params.randomSeed();
+                MergeContext ctx = new MergeContext(plan, backend, params, warnings, allowNonfinite, seed);
+                List<TensorInfo> outputs = plan.entries().stream().map(PlanEntry::output).toList();
+                MergeInput reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
+                ShardWriter writer = ShardWriter.builder(options.output(), outputs)
+                        .maxShardSize(options.maxShardSize())
+                        .metadata(reference.folder().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.folder().metadata())
+                        .copyFiles(extraFiles(config, reference))
+                        .force(options.force())
+                        .open();
+                List<TensorReport> reports;
+                try {
+                    reports = MergeExecutor.execute(ctx, opened.merger(), writer::tensorFor, progress);
+                    writer.finish();
+                } catch (RuntimeException | Error | IOException e) {
+                    try {
+                        writer.abort();
+                    } catch (IOException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                    throw e;
+                }
+                long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
+                return new MergeReport(writer.target(), plan.method(), selection.provider(), selection.reason(), reports,
+                        plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
+            }
+        }
+    }
+
+    /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */
+    static List<Path> extraFiles(MergeConfig config, MergeInput reference) throws IOException {
+        Path referenceDir = folderOf(reference.ref().resolvedPath());
+        Path tokenizerDir = config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null
+                ? folderOf(config.tokenizerSource().resolvedPath()) : referenceDir;
+        List<Path> files = new ArrayList<>();
+        for (Path p : ShardWriter.nonWeightFiles(referenceDir)) {
+            if (!tokenizerDir.equals(referenceDir) && isTokenizerFile(p)) continue;
+            files.add(p);
+        }
+        if (!tokenizerDir.equals(referenceDir)) {
+            for (Path p : ShardWriter.nonWeightFiles(tokenizerDir)) {
+                if (isTokenizerFile(p)) files.add(p);
+            }
+        }
+        return files;
+    }
+
+    static boolean isTokenizerFile(Path p) {
+        String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return name.startsWith("tokenizer") || name.startsWith("chat_template") || TOKENIZER_FILES.contains(name);
+    }
+
+    private static Path folderOf(Path p) {
+        return java.nio.file.Files.isDirectory(p) ? p : p.getParent();
+    }
+}
