@@ -23,7 +23,8 @@ import java.util.Optional;
  * A validated merge configuration (spec §1.1, mergekit-compatible YAML).
  *
  * <p>Implementation notes: immutable once loaded. All validation happens in {@link #parse}; a
- * config that loads is one whose method is implemented, whose keys, parameters and value types
+ * config is checked in full against its method's spec before a planned (not yet implemented)
+ * method is refused. A config that loads is one whose method is implemented, whose keys, parameters and value types
  * are valid, and whose required parameters are set for every model that needs them (filtered
  * lists can still leave a value unset for some tensor: {@link ParameterResolver} reports that
  * with the tensor name). Model paths are resolved against the config file's directory and
@@ -245,6 +246,12 @@ public final class MergeConfig {
             checkDensityScope(method, top.values, perModel);
             collectWarnings(method, models, base, top.values, perModel);
 
+            // Last, so that a config for a planned method is still checked in full.
+            if (!method.implemented()) {
+                throw error("merge_method", "merge_method `" + method.name() + "` is not available yet (planned); "
+                        + "available now: " + join(MethodRegistry.implementedNames()));
+            }
+
             ParameterResolver resolver = new ParameterResolver(source, method, top.values, perModel,
                     top.stringLists, top.mappings);
             return new MergeConfig(file, method, models, base, dtype, outDtype, tokenizer, resolver, warnings);
@@ -258,10 +265,6 @@ public final class MergeConfig {
             String name = node.textValue();
             MethodSpec m = MethodRegistry.find(name).orElseThrow(() -> error("merge_method",
                     "unknown merge_method `" + name + "`; valid methods: " + join(MethodRegistry.names())));
-            if (!m.implemented()) {
-                throw error("merge_method", "merge_method `" + name + "` is not available yet (planned); available now: "
-                        + join(MethodRegistry.implementedNames()));
-            }
             return m;
         }
 

@@ -11,6 +11,9 @@ package dev.amalgam.kernel;
  * @param nonFiniteInput   -1 if every input was finite; 0 for the base; 1 + position in
  *                         {@code models} for a model (first found)
  * @param nonFiniteOutputs count of non-finite output elements (after dtype conversion)
+ *
+ * <p>When {@code nonFiniteInput ≥ 0} the pass failed: every other count is zero and the
+ * output's content is unspecified (a fused backend finds the NaN while writing).
  */
 public record GtaResult(long[] kept, long[] keepTies, long signConflicts, int nonFiniteInput, long nonFiniteOutputs) {
 }

@@ -12,8 +12,9 @@ import java.util.List;
  * The pure-Java reference kernels: the oracle every other backend is tested against.
  *
  * <p>Implementation notes. Written for clarity, one element at a time, in the order of the
- * spec. Per-element arithmetic is float32 with no FMA (Java never contracts); reductions over a
- * tensor (L1 norms, the election sum) are double, in flat or model-index order. Magnitude
+ * spec. Per-element arithmetic is float32 with no FMA (Java never contracts); the election sum
+ * is double in model-index order; L1 norms are double in the fixed blocked order of
+ * {@link BlockedL1Sum} (not plain flat order) so that parallel backends match bit for bit. Magnitude
  * selection is a two-pass 16+16-bit radix select on {@link MagnitudeKey}s: no sort, and exact
  * ties are resolved by flat index through {@link MagnitudeThreshold#tiesToKeep()}. Scratch
  * (one float32 δ per model) is off-heap and freed at the end of each call.
@@ -79,12 +80,13 @@ public final class ReferenceKernels implements KernelBackend {
                 v[m] = arena.allocate(F32, Math.max(1, n));
                 Tensor model = pass.models().get(m);
                 // (1) δ_m = θ_m − θ0
-                double l1Before = 0;
+                BlockedL1Sum l1 = new BlockedL1Sum();
                 for (long i = 0; i < n; i++) {
                     float d = model.getFloat(i) - base.getFloat(i);
                     v[m].setAtIndex(F32, i, d);
-                    l1Before += Math.abs(d);
+                    l1.add(d);
                 }
+                double l1Before = l1.sum();
                 // (2) sparsify the unweighted δ_m
                 Sparsifier s = pass.sparsifiers()[m];
                 long[] stats = sparsify(s, v[m], n, pass, m);
@@ -185,8 +187,9 @@ public final class ReferenceKernels implements KernelBackend {
             case NONE -> {
             }
             case L1 -> {
-                double l1After = 0;
-                for (long i = 0; i < n; i++) l1After += Math.abs(d.getAtIndex(F32, i));
+                BlockedL1Sum l1 = new BlockedL1Sum();
+                for (long i = 0; i < n; i++) l1.add(d.getAtIndex(F32, i));
+                double l1After = l1.sum();
                 if (l1Before < 1e-7 || l1After < 1e-7) return;
                 double factor = l1Before / l1After;
                 for (long i = 0; i < n; i++) {

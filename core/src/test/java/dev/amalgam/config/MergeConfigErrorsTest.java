@@ -1,0 +1,330 @@
+package dev.amalgam.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static dev.amalgam.config.ConfigFixtures.assertRejected;
+import static dev.amalgam.config.ConfigFixtures.parse;
+import static dev.amalgam.config.ConfigFixtures.ties;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Every config error of spec §1.1 / §15: rejected, with the key path in the message. */
+class MergeConfigErrorsTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"slices", "modules", "tokenizer", "chat_template", "lambda"})
+    void unknownTopLevelKeysAreRejectedWithTheValidKeys(String key) {
+        ConfigException e = assertRejected(ties(key + ": 1\n"), "unknown key `" + key + "`",
+                "valid keys: models, base_model, merge_method, parameters, dtype, out_dtype, tokenizer_source");
+        assertEquals(key, e.keyPath());
+    }
+
+    @Test
+    void unknownModelEntryKeyIsRejected() {
+        assertRejected("""
+                merge_method: linear
+                models:
+                  - model: a
+                    weight: 1.0
+                """, "models[0].weight", "unknown key `weight`", "valid keys: model, parameters");
+    }
+
+    @Test
+    void unknownTopLevelParameterListsTheMethodsParameters() {
+        assertRejected(ties("parameters: {foo: 1}\n"), "parameters.foo", "unknown parameter `foo`",
+                "weight, density, normalize, rescale, lambda, consensus_method, density_scope");
+    }
+
+    @Test
+    void unknownPerModelParameterListsThePerModelParameters() {
+        assertRejected("""
+                merge_method: breadcrumbs
+                base_model: base
+                models:
+                  - model: a
+                    parameters: {weight: 1, epsilon: 0.1}
+                """, "models[0].parameters.epsilon", "valid parameters: weight, density, gamma");
+    }
+
+    @Test
+    void globalParameterOnAModelIsRejected() {
+        assertRejected("""
+                merge_method: ties
+                base_model: base
+                models:
+                  - model: a
+                    parameters: {weight: 1, normalize: false}
+                """, "models[0].parameters.normalize", "global parameter", "top-level `parameters`");
+    }
+
+    @Test
+    void weightIsNotAParameterOfSce() {
+        assertRejected("""
+                merge_method: sce
+                base_model: base
+                models:
+                  - model: a
+                    parameters: {weight: 1}
+                """, "models[0].parameters.weight", "unknown parameter `weight`");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"arcee_fusion", "ram", "ramplus_tl", "TIES"})
+    void unknownMergeMethodIsRejectedWithTheValidMethods(String name) {
+        assertRejected("merge_method: " + name + "\nmodels:\n  - model: a\n", "merge_method",
+                "unknown merge_method `" + name + "`", "linear, task_arithmetic, ties");
+    }
+
+    @Test
+    void missingMergeMethodIsRejected() {
+        assertRejected("models:\n  - model: a\n", "merge_method: is required");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"della", "sce", "tsv_m", "slerp", "model_stock"})
+    void plannedMethodIsNotAvailableYet(String name) {
+        String params = switch (name) {
+            case "della" -> "    parameters: {weight: 1}\n";
+            default -> "";
+        };
+        String top = name.equals("slerp") ? "parameters: {t: 0.5}\n" : "";
+        assertRejected("merge_method: " + name + "\nbase_model: base\nmodels:\n  - model: a\n" + params + top,
+                "merge_method", "`" + name + "` is not available yet", "available now: linear, task_arithmetic, ties,"
+                        + " dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties");
+    }
+
+    @Test
+    void modelListedTwiceIsRejectedComparingResolvedPaths() {
+        assertRejected("""
+                merge_method: linear
+                models:
+                  - model: a
+                    parameters: {weight: 1}
+                  - model: ./x/../a
+                    parameters: {weight: 1}
+                """, "models[1].model", "listed twice", "models[0] and models[1]");
+    }
+
+    @Test
+    void missingRequiredBaseIsRejected() {
+        assertRejected("""
+                merge_method: task_arithmetic
+                models:
+                  - model: a
+                    parameters: {weight: 1}
+                """, "base_model", "requires a base_model");
+    }
+
+    @Test
+    void baseGivenToPassthroughIsRejected() {
+        assertRejected("merge_method: passthrough\nbase_model: b\nmodels:\n  - model: a\n", "base_model",
+                "takes no base_model");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dtype", "out_dtype"})
+    void dtypeOutsideTheThreeIsRejected(String key) {
+        assertRejected(ties(key + ": fp16\n"), key, "\"fp16\"", "valid values: bfloat16, float16, float32");
+        assertRejected(ties(key + ": float64\n"), key, "valid values: bfloat16, float16, float32");
+    }
+
+    @Test
+    void tokenizerUnionIsNotSupportedYet() {
+        assertRejected(ties("tokenizer_source: union\n"), "tokenizer_source", "`union`", "not supported yet");
+    }
+
+    @Test
+    void tokenizerBaseWithoutBaseIsRejected() {
+        assertRejected("merge_method: linear\ntokenizer_source: base\nmodels:\n  - model: a\n    parameters: {weight: 1}\n",
+                "tokenizer_source", "needs a base_model");
+    }
+
+    @Test
+    void requiredPerModelParameterMissingOnANonBaseModel() {
+        assertRejected("""
+                merge_method: ties
+                base_model: base
+                models:
+                  - model: base
+                  - model: a
+                    parameters: {weight: 1}
+                  - model: b
+                    parameters: {density: 0.5}
+                """, "models[2].parameters.weight", "required parameter `weight` is missing for model `b`");
+    }
+
+    @Test
+    void linearWithAnUnlistedBaseNeedsATopLevelWeight() {
+        assertRejected("""
+                merge_method: linear
+                base_model: base
+                models:
+                  - model: a
+                    parameters: {weight: 1}
+                """, "parameters.weight", "base_model `base` is not listed", "extra input");
+    }
+
+    @Test
+    void linearBaseListedIsAnInputAndNeedsItsWeight() {
+        assertRejected("""
+                merge_method: linear
+                base_model: base
+                models:
+                  - model: base
+                  - model: a
+                    parameters: {weight: 1}
+                """, "models[0].parameters.weight", "missing for model `base`");
+    }
+
+    @Test
+    void negativeDensityIsRejected() {
+        assertRejected(ties("parameters: {density: -0.1}\n"), "parameters.density", "fraction >= 0", "-0.1");
+    }
+
+    @Test
+    void negativeDensityInsideAGradientOrFilterIsRejected() {
+        assertRejected(ties("parameters: {density: [0.5, -0.1]}\n"), "parameters.density[1]", "fraction >= 0");
+        assertRejected(ties("parameters:\n  density:\n    - filter: mlp\n      value: -1\n"),
+                "parameters.density[0].value", "fraction >= 0");
+    }
+
+    @Test
+    void nanDensityIsRejected() {
+        // Jackson's YAML reader has no NaN; the parse error still names the key
+        assertRejected(ties("parameters: {density: .nan}\n"), "density", "NaN");
+    }
+
+    @Test
+    void negativeGammaIsRejected() {
+        assertRejected("""
+                merge_method: breadcrumbs
+                base_model: base
+                models:
+                  - model: a
+                    parameters: {weight: 1, gamma: -0.01}
+                """, "models[0].parameters.gamma", "fraction >= 0");
+    }
+
+    @Test
+    void modelScopeWithAGradientDensityIsRejected() {
+        assertRejected(ties("parameters: {density_scope: model, density: [0.2, 0.8]}\n"),
+                "parameters.density", "density_scope `model`", "varies by tensor");
+    }
+
+    @Test
+    void modelScopeWithAFilteredPerModelDensityIsRejected() {
+        assertRejected("""
+                merge_method: ties
+                base_model: base
+                parameters: {density_scope: model}
+                models:
+                  - model: a
+                    parameters: {weight: 1, density: 0.3}
+                  - model: b
+                    parameters:
+                      weight: 1
+                      density: [{filter: mlp, value: 0.2}, {value: 0.4}]
+                """, "models[1].parameters.density", "varies by tensor");
+    }
+
+    @Test
+    void densityScopeMustBeAScalarChoice() {
+        assertRejected(ties("parameters: {density_scope: global}\n"), "parameters.density_scope",
+                "valid values: tensor, model");
+        assertRejected(ties("parameters: {density_scope: [tensor, model]}\n"), "parameters.density_scope",
+                "no gradient or filtered list");
+    }
+
+    @Test
+    void consensusMethodsRejectLambdaAndOldK() {
+        String head = "merge_method: consensus_ta\nbase_model: base\nmodels:\n  - model: a\n";
+        assertRejected(head + "parameters: {lambda: 0.5}\n", "parameters.lambda", "`alpha`", "`lambda_tall`");
+        assertRejected(head + "    parameters: {lambda: 1.0}\n", "models[0].parameters.lambda", "`alpha`", "`lambda_tall`");
+        assertRejected(head + "parameters: {k: 1}\n", "parameters.k", "`consensus_k`");
+        assertRejected(head.replace("consensus_ta", "consensus_ties") + "parameters: {k: 1}\n", "parameters.k",
+                "`consensus_k`");
+    }
+
+    @Test
+    void wrongValueTypesAreRejected() {
+        assertRejected(ties("").replace("weight: 0.5, density", "weight: \"0.5\", density"),
+                "models[1].parameters.weight", "must be a number", "string \"0.5\"");
+        assertRejected(ties("parameters: {random_seed: 1.5}\n"), "parameters.random_seed", "must be an integer");
+        assertRejected(ties("parameters: {random_seed: \"42\"}\n"), "parameters.random_seed", "must be an integer");
+        assertRejected(ties("parameters: {random_seed: 18446744073709551616}\n"), "parameters.random_seed", "64 bits");
+        assertRejected(ties("parameters: {normalize: 1}\n"), "parameters.normalize", "must be true or false");
+        assertRejected(ties("parameters: {consensus_method: majority}\n"), "parameters.consensus_method",
+                "valid values: sum, count");
+        assertRejected(ties("parameters: {allow_nonfinite: \"no\"}\n"), "parameters.allow_nonfinite", "true or false");
+        assertRejected(ties("parameters: {weight: [true, false]}\n"), "parameters.weight", "must be a number");
+    }
+
+    @Test
+    void rescaleModeChoicesDependOnTheMethod() {
+        assertRejected(ties("parameters: {rescale: true, rescale_mode: inverse_density}\n"),
+                "parameters.rescale_mode", "valid values: l1");
+        assertRejected("""
+                merge_method: dare_ties
+                base_model: base
+                parameters: {rescale_mode: inverse_probability}
+                models:
+                  - model: a
+                    parameters: {weight: 1}
+                """, "parameters.rescale_mode", "valid values: l1, inverse_density");
+    }
+
+    @Test
+    void bareMappingAndMixedListsAreRejected() {
+        assertRejected(ties("parameters: {lambda: {mlp: 1.0}}\n"), "parameters.lambda", "bare mapping");
+        assertRejected(ties("parameters: {lambda: [0.5, {filter: mlp, value: 1.0}]}\n"), "parameters.lambda", "mixes");
+        assertRejected(ties("parameters: {consensus_method: [sum, 1]}\n"), "parameters.consensus_method", "mixes");
+        assertRejected(ties("parameters: {lambda: []}\n"), "parameters.lambda", "empty list");
+        assertRejected(ties("parameters: {lambda: [[0.1, 0.2]]}\n"), "parameters.lambda[0]", "list inside a gradient");
+        assertRejected(ties("parameters: {lambda: }\n"), "parameters.lambda", "has no value");
+    }
+
+    @Test
+    void filteredEntriesOnlyHaveFilterAndValue() {
+        assertRejected(ties("parameters:\n  lambda:\n    - {filter: mlp, value: 1, weight: 2}\n"),
+                "parameters.lambda[0]", "unknown key `weight`", "valid keys: filter, value");
+        assertRejected(ties("parameters:\n  lambda:\n    - {filter: mlp}\n"), "parameters.lambda[0]", "needs a `value`");
+        assertRejected(ties("parameters:\n  lambda:\n    - {filter: 3, value: 1}\n"), "parameters.lambda[0].filter",
+                "must be a string");
+    }
+
+    @Test
+    void linesIsNotAvailableYet() {
+        assertRejected(ties("parameters: {lines: {alpha: 0.5, beta: 0.5}}\n"), "parameters.lines", "not available yet");
+    }
+
+    @Test
+    void structuralErrors() {
+        assertRejected("", "the config is empty");
+        assertRejected("- model: a\n", "must be a mapping");
+        assertRejected("merge_method: linear\n", "models: is required");
+        assertRejected("merge_method: linear\nmodels: []\n", "models: lists no model");
+        assertRejected("merge_method: linear\nmodels: a\n", "models: must be a list");
+        assertRejected("merge_method: linear\nmodels:\n  - a\n", "models[0]: must be a mapping");
+        assertRejected("merge_method: linear\nmodels:\n  - parameters: {weight: 1}\n", "models[0].model: is required");
+        assertRejected("merge_method: linear\nmodels:\n  - model: a\n    parameters: [1]\n", "models[0].parameters",
+                "must be a mapping");
+        assertRejected("merge_method: linear\nmerge_method: ties\nmodels:\n  - model: a\n", "Duplicate field 'merge_method'");
+        assertRejected("merge_method: [linear]\nmodels:\n  - model: a\n", "merge_method: must be a string");
+    }
+
+    @Test
+    void plannedMethodsAreStillCheckedInFullFirst() {
+        // An unknown parameter of a planned method is reported as such, not as "not available yet"
+        assertRejected("merge_method: slerp\nbase_model: b\nparameters: {t: 0.5, weight: 1}\nmodels:\n  - model: a\n",
+                "parameters.weight", "unknown parameter");
+        assertRejected("merge_method: slerp\nbase_model: b\nmodels:\n  - model: a\n", "parameters.t",
+                "required parameter `t`");
+    }
+
+    @Test
+    void validConfigLoads() {
+        // sanity check that the fixture itself is valid, so the rejections above are about the change
+        assertEquals("ties", parse(ties("")).mergeMethod());
+    }
+}
