@@ -14,7 +14,8 @@ final class ErrorMessages {
         String msg = switch (e) {
             case NoSuchFileException f -> "no such file or folder: " + f.getFile();
             case AccessDeniedException f -> "permission denied: " + f.getFile();
-            case FileAlreadyExistsException f -> "already exists: " + f.getFile();
+            case FileAlreadyExistsException f -> f.getFile() + ": "
+                    + (f.getReason() != null ? f.getReason().replace("use force", "use --force") : "already exists");
             default -> e.getMessage();
         };
         if (msg == null || msg.isBlank()) msg = e.getClass().getSimpleName();
