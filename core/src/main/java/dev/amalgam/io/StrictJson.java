@@ -36,7 +36,7 @@ import static dev.amalgam.io.SafetensorsFormatException.Violation.MALFORMED_JSON
 final class StrictJson {
 
     private static final JsonFactory FACTORY = new JsonFactory();
-    private static final JsonNodeFactory NODES = JsonNodeFactory.withExactBigDecimals(true);
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private StrictJson() {
     }

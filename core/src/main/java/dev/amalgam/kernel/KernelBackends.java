@@ -67,17 +67,22 @@ public final class KernelBackends {
                         + "). Use --device auto or cpu to run on the CPU.");
             }
         }
+        // CPU providers by priority (fast CPU before reference); the reason names the one that
+        // serves and why each better one did not (e.g. the vector module missing).
+        List<String> cpuWhyNot = new ArrayList<>();
         for (KernelProvider p : providers) {
             if (p.device() != Device.CPU) continue;
             KernelProvider.Availability a = p.availability();
             if (a.usable()) {
-                String reason = a.reason();
+                String reason = "CPU backend '" + p.name() + "': " + a.reason();
+                if (!cpuWhyNot.isEmpty()) reason += "; not used: " + String.join("; ", cpuWhyNot);
                 if (!whyNot.isEmpty()) reason += "; GPU not used: " + String.join("; ", whyNot);
                 if (device == Device.CPU) reason += " (--device cpu)";
                 return chosen(p, reason);
             }
-            whyNot.add(p.name() + ": " + a.reason());
+            cpuWhyNot.add(p.name() + ": " + a.reason());
         }
+        whyNot.addAll(cpuWhyNot);
         throw new BackendUnavailableException("no usable kernel backend: " + String.join("; ", whyNot));
     }
 

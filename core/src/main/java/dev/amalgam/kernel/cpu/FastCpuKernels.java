@@ -1,0 +1,49 @@
+package dev.amalgam.kernel.cpu;
+
+import dev.amalgam.kernel.DeltaSource;
+import dev.amalgam.kernel.GtaPass;
+import dev.amalgam.kernel.GtaResult;
+import dev.amalgam.kernel.KernelBackend;
+import dev.amalgam.kernel.LinearPass;
+import dev.amalgam.kernel.LinearResult;
+import dev.amalgam.kernel.MagnitudeThreshold;
+import java.util.List;
+
+/**
+ * The fast CPU backend: {@code jdk.incubator.vector} SIMD on all cores, bit-identical to
+ * {@link dev.amalgam.kernel.ReferenceKernels} (§1.10), including L1 sums (both follow
+ * {@link dev.amalgam.kernel.BlockedL1Sum}).
+ *
+ * <p>Implementation notes. Stateless between calls; each call splits its tensor into 64K-element
+ * chunks run by {@link ChunkRunner} on a shared daemon fork/join pool. Results never depend on
+ * the thread count: selections are functions of merged histogram counts, trims use flat-order
+ * tie prefixes, reductions combine per-chunk values in chunk order. Scratch is per worker, made
+ * once per call. See {@link GtaKernel}, {@link SelectionKernel}, {@link LinearKernel}.
+ */
+public final class FastCpuKernels implements KernelBackend {
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public MagnitudeThreshold selectLargest(List<DeltaSource> parts, long k) {
+        return SelectionKernel.select(parts, k);
+    }
+
+    @Override
+    public GtaResult gta(GtaPass pass) {
+        return new GtaKernel(pass).run();
+    }
+
+    @Override
+    public LinearResult linear(LinearPass pass) {
+        return LinearKernel.run(pass);
+    }
+
+    /** Vector shape and thread count, for logs. */
+    public static String describe() {
+        return Lanes.describe() + " on " + ChunkRunner.parallelism() + " threads";
+    }
+}
