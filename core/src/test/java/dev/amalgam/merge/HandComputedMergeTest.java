@@ -273,4 +273,39 @@ class HandComputedMergeTest {
         assertEquals(DType.F32, MergeFixture.info(out2, "w").dtype());
         assertArrayEquals(FT1, MergeFixture.read(out2, "w"));
     }
+
+    @Test
+    void negativeWeightsFlipContributionsAndCancellingDivisorsStayUndivided() throws IOException {
+        Path out = fx.merge("""
+                merge_method: ties
+                base_model: base
+                models:
+                  - {model: ft1, parameters: {weight: 1.0}}
+                  - {model: ft2, parameters: {weight: -1.0}}
+                """);
+        // v1 = δ1, v2 = −δ2 = [-.25, -.25, .25, -.125, .125].
+        // e0: S=.25 → +, v1 agrees: .5/1. e1: S=-.5 → −, both agree, D = 1 + (−1) = 0 → 1: −.5.
+        // e2: both agree, D = 0 → 1: .375. e3: only v2 agrees, D = −1: −.125/−1 = .125. e4: v1: −.375.
+        assertArrayEquals(new float[] {1.5f, 0.5f, 1.375f, 1.125f, 0.625f}, MergeFixture.read(out, "w"));
+    }
+
+    @Test
+    void tokenizerFilesComeFromTheTokenizerSourceAndTheRestFromTheBase() throws IOException {
+        java.nio.file.Files.writeString(dir.resolve("base/config.json"), "{\"from\": \"base\"}");
+        java.nio.file.Files.writeString(dir.resolve("base/tokenizer.json"), "{\"tok\": \"base\"}");
+        java.nio.file.Files.writeString(dir.resolve("ft2/config.json"), "{\"from\": \"ft2\"}");
+        java.nio.file.Files.writeString(dir.resolve("ft2/tokenizer.json"), "{\"tok\": \"ft2\"}");
+        java.nio.file.Files.writeString(dir.resolve("ft2/special_tokens_map.json"), "{}");
+        Path out = fx.merge("""
+                merge_method: task_arithmetic
+                base_model: base
+                models:
+                  - {model: ft1, parameters: {weight: 1.0}}
+                  - {model: ft2, parameters: {weight: 1.0}}
+                tokenizer_source: ft2
+                """);
+        assertEquals("{\"from\": \"base\"}", java.nio.file.Files.readString(out.resolve("config.json")));
+        assertEquals("{\"tok\": \"ft2\"}", java.nio.file.Files.readString(out.resolve("tokenizer.json")));
+        assertEquals("{}", java.nio.file.Files.readString(out.resolve("special_tokens_map.json")));
+    }
 }
