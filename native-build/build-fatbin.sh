@@ -3,7 +3,7 @@
 # dev/amalgam/cuda/amalgam.fatbin, and runs the host C++ tests of the shared device math.
 # Run by Maven (native-build/pom.xml, phase generate-resources); usable by hand:
 #
-#   native-build/build-fatbin.sh <kernels-cuda dir> <resource output dir> <report dir>
+#   native-build/build-fatbin.sh <kernels-cuda dir> <resource output dir> <report dir> [classes dir]
 #
 # - Without nvcc on PATH the build succeeds and says that the CUDA backend was not built
 #   (the resource is then absent, and CudaKernelProvider reports exactly that).
@@ -17,12 +17,15 @@ set -euo pipefail
 kernels_dir=$(cd "${1:?kernels-cuda dir}" && pwd)
 resource_dir=${2:?resource output dir}
 report_dir=${3:?report dir}
+classes_dir=${4:-}
 src="$kernels_dir/src"
 fatbin_dir="$resource_dir/dev/amalgam/cuda"
 fatbin="$fatbin_dir/amalgam.fatbin"
 mkdir -p "$report_dir"
 
 say() { echo "[amalgam native-build] $*"; }
+# A fatbin from an earlier build must not survive in the classes dir when this build makes none.
+drop_fatbin() { rm -f "$fatbin"; if [ -n "$classes_dir" ]; then rm -rf "$classes_dir/dev/amalgam/cuda"; fi; }
 
 # ---- host C++ tests of the device math that also runs on the host (philox.cuh) ----
 cxx=""
@@ -43,11 +46,11 @@ fi
 
 # ---- the fatbin ----
 if [ "${AMALGAM_CUDA_SKIP:-0}" = "1" ]; then
-  rm -f "$fatbin"
+  drop_fatbin
   say "CUDA backend NOT built: AMALGAM_CUDA_SKIP=1"; exit 0
 fi
 if ! command -v nvcc >/dev/null 2>&1; then
-  rm -f "$fatbin"
+  drop_fatbin
   say "CUDA backend NOT built: nvcc not found on PATH (install a CUDA toolkit to build amalgam.fatbin)"; exit 0
 fi
 
