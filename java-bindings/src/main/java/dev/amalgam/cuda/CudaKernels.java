@@ -79,11 +79,11 @@ public final class CudaKernels implements KernelBackend {
     private boolean closed;
 
     /**
-     * Opens device {@code ordinal}: retains its primary context and loads the fatbin.
+     * Opens device {@code ordinal}: retains its primary context and loads {@code fatbin}.
      * {@code maxChunkBytes} caps the device bytes of one chunk (tests force chunking with it);
      * {@code stagingBytes} is the size of each of the two pinned staging buffers.
      */
-    public CudaKernels(Cuda cuda, int ordinal, long maxChunkBytes, long stagingBytes) {
+    public CudaKernels(Cuda cuda, int ordinal, byte[] fatbin, long maxChunkBytes, long stagingBytes) {
         this.cuda = cuda;
         cuda.init();
         this.device = CudaDeviceInfo.query(cuda, ordinal);
@@ -95,7 +95,7 @@ public final class CudaKernels implements KernelBackend {
         Transfers t = null;
         try {
             cuda.setCurrent(context);
-            m = new KernelModule(cuda, FatbinResource.read());
+            m = new KernelModule(cuda, fatbin);
             s = cuda.streamCreate();
             t = new Transfers(cuda, s, stagingBytes);
         } catch (RuntimeException e) {
@@ -113,7 +113,7 @@ public final class CudaKernels implements KernelBackend {
 
     /** Opens a device with the limits from system properties {@code amalgam.cuda.maxChunkBytes}, {@code amalgam.cuda.stagingBytes}. */
     public static CudaKernels open(Cuda cuda, int ordinal) {
-        return new CudaKernels(cuda, ordinal, Long.getLong("amalgam.cuda.maxChunkBytes", Long.MAX_VALUE),
+        return new CudaKernels(cuda, ordinal, FatbinResource.read(), Long.getLong("amalgam.cuda.maxChunkBytes", Long.MAX_VALUE),
                 Long.getLong("amalgam.cuda.stagingBytes", 8 * MIB));
     }
 
