@@ -105,6 +105,21 @@ public final class PanamaCudaDriver implements CudaDriver {
         } catch (IllegalArgumentException | IllegalCallerException | UnsatisfiedLinkError e) {
             return new Loaded(null, LIBRARY + " not found (no NVIDIA driver on this machine)");
         }
+        return bindAll(lib);
+    }
+
+    /** Loads a driver library from a path (tests use a stub with the same symbols); never throws. */
+    public static Loaded load(java.nio.file.Path library) {
+        SymbolLookup lib;
+        try {
+            lib = SymbolLookup.libraryLookup(library, Arena.global());
+        } catch (IllegalArgumentException | IllegalCallerException | UnsatisfiedLinkError e) {
+            return new Loaded(null, library + " not found");
+        }
+        return bindAll(lib);
+    }
+
+    private static Loaded bindAll(SymbolLookup lib) {
         try {
             return new Loaded(new PanamaCudaDriver(lib), LIBRARY);
         } catch (MissingSymbol e) {
