@@ -11,6 +11,12 @@ import dev.amalgam.kernel.KernelBackend;
  */
 class CudaKernelsEmulatedTest extends CudaKernelsContract {
 
+    /** Still several chunks at the 256 KiB chunk budget, but quick in a sequential emulation. */
+    @Override
+    long largeSize() {
+        return 100_003;
+    }
+
     @Override
     KernelBackend openBackend() {
         return new CudaKernels(new Cuda(new EmulatedCudaDriver()), 0, new byte[16], Long.MAX_VALUE, 1 << 20);

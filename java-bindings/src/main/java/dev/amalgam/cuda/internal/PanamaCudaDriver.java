@@ -28,6 +28,7 @@ import java.nio.charset.StandardCharsets;
  *   <li>The {@code _v2} symbols are the ones the CUDA headers map the plain names to.</li>
  * </ul>
  */
+@SuppressWarnings("restricted")  // FFM native access is this class's purpose; tests and launchers enable it
 public final class PanamaCudaDriver implements CudaDriver {
 
     public static final String LIBRARY = "libcuda.so.1";

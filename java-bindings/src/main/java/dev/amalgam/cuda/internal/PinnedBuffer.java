@@ -3,6 +3,7 @@ package dev.amalgam.cuda.internal;
 import java.lang.foreign.MemorySegment;
 
 /** Page-locked host memory from {@code cuMemAllocHost_v2} (the staging of async copies). */
+@SuppressWarnings("restricted")  // FFM native access is this class's purpose; tests and launchers enable it
 public final class PinnedBuffer implements AutoCloseable {
 
     private final Cuda cuda;

@@ -28,6 +28,7 @@ import java.util.Map;
  * It mirrors the .cu files statement by statement; it does not prove the CUDA code right — the
  * GPU run of the same contract does.
  */
+@SuppressWarnings("restricted")  // FFM native access is this class's purpose; tests and launchers enable it
 public final class EmulatedCudaDriver extends FakeCudaDriver {
 
     private static final int TILE = KernelLayouts.TILE;

@@ -12,6 +12,7 @@ import java.util.Map;
  * can be checked), handles are counters, and any call can be made to fail with a given code.
  * Kernel launches are only recorded.
  */
+@SuppressWarnings("restricted")  // FFM native access is this class's purpose; tests and launchers enable it
 public class FakeCudaDriver implements CudaDriver {
 
     public static final Map<Integer, String[]> ERRORS = Map.of(

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * descriptor, out-parameter and string passes through FFM exactly as with libcuda.so.1.
  * Skipped when no C compiler is available.
  */
+@SuppressWarnings("restricted")  // FFM native access is this class's purpose; tests and launchers enable it
 class PanamaCudaDriverStubTest {
 
     static Path library;
