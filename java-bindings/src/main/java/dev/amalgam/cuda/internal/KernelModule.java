@@ -1,0 +1,41 @@
+package dev.amalgam.cuda.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** amalgam.fatbin loaded into the current context, with its kernels looked up by name. */
+public final class KernelModule implements AutoCloseable {
+
+    private final Cuda cuda;
+    private final long module;
+    public final long magnitudeHistogram;
+    public final long gtaStats;
+    public final long gtaMerge;
+    public final long linear;
+    public final long finiteScan;
+
+    public KernelModule(Cuda cuda, byte[] fatbin) {
+        this.cuda = cuda;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(fatbin.length, 16);
+            MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
+            this.module = cuda.loadModule(image);
+        }
+        try {
+            magnitudeHistogram = cuda.function(module, "amalgam_magnitude_histogram");
+            gtaStats = cuda.function(module, "amalgam_gta_stats");
+            gtaMerge = cuda.function(module, "amalgam_gta_merge");
+            linear = cuda.function(module, "amalgam_linear");
+            finiteScan = cuda.function(module, "amalgam_finite_scan");
+        } catch (RuntimeException e) {
+            cuda.unloadModule(module);
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        cuda.unloadModule(module);
+    }
+}
