@@ -75,9 +75,17 @@ class ExampleMergesMatchOracleTest {
 
     /** Compares every tensor of the output folder with the oracle, bit for bit (±0 equal). */
     static void assertMatches(Map<String, OracleMerge.Expected> expected, Path out, String what) throws IOException {
+        assertMatches(expected, out, what, true);
+    }
+
+    /** As above; with {@code allTensors} false, {@code expected} may be a subset of the output's tensors. */
+    static void assertMatches(Map<String, OracleMerge.Expected> expected, Path out, String what, boolean allTensors)
+            throws IOException {
         try (ModelFolder folder = ModelFolder.open(out)) {
-            assertEquals(expected.keySet().stream().sorted().toList(),
-                    folder.tensors().stream().map(TensorInfo::name).sorted().toList(), what + ": tensor names");
+            if (allTensors) {
+                assertEquals(expected.keySet().stream().sorted().toList(),
+                        folder.tensors().stream().map(TensorInfo::name).sorted().toList(), what + ": tensor names");
+            }
             List<String> failures = new ArrayList<>();
             long compared = 0;
             for (var e : expected.entrySet()) {
@@ -102,7 +110,7 @@ class ExampleMergesMatchOracleTest {
                 if (mismatches > 0) failures.add(name + ": " + mismatches + " of " + exp.values().length + " differ, first " + first);
             }
             if (!failures.isEmpty()) fail(what + ": " + failures.size() + " tensors differ from the oracle:\n  " + String.join("\n  ", failures));
-            assertTrue(compared > 100_000, what + ": compared only " + compared + " elements");
+            assertTrue(!allTensors || compared > 100_000, what + ": compared only " + compared + " elements");
         }
     }
 

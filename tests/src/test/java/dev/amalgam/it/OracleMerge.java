@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * Runs {@link NaiveMergeOracle} over whole checkpoints for a config read by {@link OracleConfig}:
@@ -36,9 +37,15 @@ final class OracleMerge {
 
     /** Every tensor of a checkpoint folder, in UTF-8 name order. */
     static Map<String, Stored> read(Path folder) throws IOException {
+        return read(folder, name -> true);
+    }
+
+    /** The tensors of a checkpoint folder whose names pass {@code names}, in UTF-8 name order. */
+    static Map<String, Stored> read(Path folder, Predicate<String> names) throws IOException {
         Map<String, Stored> out = new TreeMap<>(NaiveMergeOracle::compareUtf8);
         try (ModelFolder f = ModelFolder.open(folder)) {
             for (TensorInfo info : f.tensors()) {
+                if (!names.test(info.name())) continue;
                 Tensor t = f.tensor(info.name());
                 String dtype = info.dtype().safetensorsName();
                 float[] v = new float[Math.toIntExact(info.elementCount())];
@@ -70,16 +77,26 @@ final class OracleMerge {
 
     /** The expected output of {@code cfg}; {@code seedOverride} plays {@code --seed}. */
     static Map<String, Expected> expected(OracleConfig cfg, Long seedOverride) throws IOException {
-        NaiveMergeOracle.GtaMethod gta = NaiveMergeOracle.GtaMethod.of(cfg.method);
-        return gta != null ? gtaMerge(cfg, gta, seedOverride) : linearMerge(cfg);
+        return expected(cfg, seedOverride, name -> true);
     }
 
-    private static Map<String, Expected> linearMerge(OracleConfig cfg) throws IOException {
+    /**
+     * The expected output tensors whose names pass {@code names} (all of them for
+     * {@code density_scope: model}, whose selection spans every tensor).
+     */
+    static Map<String, Expected> expected(OracleConfig cfg, Long seedOverride, Predicate<String> names) throws IOException {
+        NaiveMergeOracle.GtaMethod gta = NaiveMergeOracle.GtaMethod.of(cfg.method);
+        return gta != null ? gtaMerge(cfg, gta, seedOverride, names) : linearMerge(cfg, names);
+    }
+
+    private static Map<String, Expected> linearMerge(OracleConfig cfg, Predicate<String> names) throws IOException {
         List<OracleConfig.Model> inputs = cfg.linearInputs();
         List<Map<String, Stored>> data = new ArrayList<>();
-        for (OracleConfig.Model m : inputs) data.add(read(m.path()));
+        for (OracleConfig.Model m : inputs) data.add(read(m.path(), names));
         Map<String, Stored> reference = cfg.base != null ? data.get(inputs.indexOf(cfg.base)) : data.getFirst();
-        cfg.layersFrom(reference.keySet());
+        try (ModelFolder f = ModelFolder.open(cfg.base != null ? cfg.base.path() : inputs.getFirst().path())) {
+            cfg.layersFrom(f.tensors().stream().map(TensorInfo::name).toList());
+        }
         Map<String, Expected> out = new LinkedHashMap<>();
         for (String name : reference.keySet()) {
             float[][] xs = new float[inputs.size()][];
@@ -94,17 +111,21 @@ final class OracleMerge {
         return out;
     }
 
-    private static Map<String, Expected> gtaMerge(OracleConfig cfg, NaiveMergeOracle.GtaMethod method, Long seedOverride)
-            throws IOException {
-        Map<String, Stored> base = read(cfg.base.path());
+    private static Map<String, Expected> gtaMerge(OracleConfig cfg, NaiveMergeOracle.GtaMethod method, Long seedOverride,
+                                                  Predicate<String> names) throws IOException {
+        boolean modelScoped = method == NaiveMergeOracle.GtaMethod.TIES && cfg.string("density_scope", "").equals("model");
+        Predicate<String> load = modelScoped ? name -> true : names;
+        Map<String, Stored> base = read(cfg.base.path(), load);
         List<OracleConfig.Model> tasks = cfg.taskModels();
         List<Map<String, Stored>> data = new ArrayList<>();
-        for (OracleConfig.Model m : tasks) data.add(read(m.path()));
-        cfg.layersFrom(base.keySet());
+        for (OracleConfig.Model m : tasks) data.add(read(m.path(), load));
+        try (ModelFolder f = ModelFolder.open(cfg.base.path())) {
+            cfg.layersFrom(f.tensors().stream().map(TensorInfo::name).toList());
+        }
         long seed = seedOverride != null ? seedOverride : cfg.seed();
 
         List<Map<String, boolean[]>> modelScope = null;
-        if (method == NaiveMergeOracle.GtaMethod.TIES && cfg.string("density_scope", "").equals("model")) {
+        if (modelScoped) {
             Map<String, float[]> b = values(base);
             List<Map<String, float[]>> xs = new ArrayList<>();
             double[] densities = new double[tasks.size()];
@@ -118,6 +139,7 @@ final class OracleMerge {
 
         Map<String, Expected> out = new LinkedHashMap<>();
         for (String name : base.keySet()) {
+            if (!names.test(name)) continue;
             float[][] xs = new float[tasks.size()][];
             NaiveMergeOracle.Task[] params = new NaiveMergeOracle.Task[tasks.size()];
             boolean[][] preset = modelScope == null ? null : new boolean[tasks.size()][];
