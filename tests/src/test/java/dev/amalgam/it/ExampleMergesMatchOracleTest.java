@@ -110,7 +110,7 @@ class ExampleMergesMatchOracleTest {
                 if (mismatches > 0) failures.add(name + ": " + mismatches + " of " + exp.values().length + " differ, first " + first);
             }
             if (!failures.isEmpty()) fail(what + ": " + failures.size() + " tensors differ from the oracle:\n  " + String.join("\n  ", failures));
-            assertTrue(!allTensors || compared > 100_000, what + ": compared only " + compared + " elements");
+            assertTrue(!allTensors || compared > 10_000, what + ": compared only " + compared + " elements");
         }
     }
 

@@ -99,14 +99,19 @@ final class OracleMerge {
         }
         Map<String, Expected> out = new LinkedHashMap<>();
         for (String name : reference.keySet()) {
+            // §1.2: linear crops embeddings to the common [min rows, min cols]
+            long[] shape = reference.get(name).shape().clone();
+            for (Map<String, Stored> d : data) {
+                for (int k = 0; k < shape.length; k++) shape[k] = Math.min(shape[k], d.get(name).shape()[k]);
+            }
             float[][] xs = new float[inputs.size()][];
             double[] w = new double[inputs.size()];
             for (int j = 0; j < inputs.size(); j++) {
-                xs[j] = data.get(j).get(name).values();
+                xs[j] = crop(name, data.get(j).get(name), shape);
                 w[j] = cfg.number("weight", inputs.get(j), name);
             }
             float[] merged = NaiveMergeOracle.linear(xs, w, cfg.bool("normalize", name));
-            out.put(name, new Expected(outDtype(cfg, reference.get(name)), reference.get(name).shape(), merged));
+            out.put(name, new Expected(outDtype(cfg, reference.get(name)), shape, merged));
         }
         return out;
     }
@@ -118,7 +123,13 @@ final class OracleMerge {
         Map<String, Stored> base = read(cfg.base.path(), load);
         List<OracleConfig.Model> tasks = cfg.taskModels();
         List<Map<String, Stored>> data = new ArrayList<>();
-        for (OracleConfig.Model m : tasks) data.add(read(m.path(), load));
+        for (OracleConfig.Model m : tasks) {
+            // §1.2: the GTA family crops a larger embedding to the base's shape
+            Map<String, Stored> cropped = new TreeMap<>(NaiveMergeOracle::compareUtf8);
+            read(m.path(), load).forEach((name, st) -> cropped.put(name,
+                    new Stored(st.dtype(), base.get(name).shape(), crop(name, st, base.get(name).shape()))));
+            data.add(cropped);
+        }
         try (ModelFolder f = ModelFolder.open(cfg.base.path())) {
             cfg.layersFrom(f.tensors().stream().map(TensorInfo::name).toList());
         }
@@ -159,6 +170,18 @@ final class OracleMerge {
             float[] merged = NaiveMergeOracle.gta(method, name, base.get(name).values(), xs, params, g, preset);
             out.put(name, new Expected(outDtype(cfg, base.get(name)), base.get(name).shape(), merged));
         }
+        return out;
+    }
+
+    /** The leading [rows, cols] block of a 2-D embedding; other tensors must already have the shape. */
+    static float[] crop(String name, Stored s, long[] shape) {
+        if (java.util.Arrays.equals(s.shape(), shape)) return s.values();
+        if (shape.length != 2 || !(name.contains("embed_tokens") || name.contains("lm_head"))) {
+            throw new IllegalArgumentException(name + ": " + java.util.Arrays.toString(s.shape()) + " vs " + java.util.Arrays.toString(shape));
+        }
+        int rows = (int) shape[0], cols = (int) shape[1], srcCols = (int) s.shape()[1];
+        float[] out = new float[rows * cols];
+        for (int r = 0; r < rows; r++) System.arraycopy(s.values(), r * srcCols, out, r * cols, cols);
         return out;
     }
 
