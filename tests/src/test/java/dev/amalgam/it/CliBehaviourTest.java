@@ -304,6 +304,33 @@ class CliBehaviourTest {
     }
 
     @Test
+    void generateFamilyWritesAMergeableFamily() throws IOException {
+        Path dir = out("generated");
+        Cli.Result r = Cli.run("generate-family", dir, "--layers", "2", "--hidden", "16", "--intermediate", "24",
+                "--vocab", "40", "--fine-tunes", "2", "--dtype", "float16");
+        assertEquals(0, r.exitCode(), r.all());
+        // per checkpoint: 2 × 40·16 + 16 + 2 × (2·16 + 3·16·24 + 4·16·16) = 1280 + 16 + 2 × 2208 = 5712
+        assertTrue(r.out().startsWith("wrote 3 checkpoints of 5712 parameters"), r.all());
+        assertEquals(List.of("base", "ft-1", "ft-2"), OutputFolders.entries(dir));
+        Cli.Result inspect = Cli.run("inspect", dir.resolve("ft-2"));
+        assertEquals(0, inspect.exitCode(), inspect.all());
+        assertLine(inspect.outLines(), "model\\.layers\\.1\\.mlp\\.up_proj\\.weight\\s+F16\\s+\\[24, 16\\]\\s+768\\s+model\\.safetensors");
+        Path cfg = Files.writeString(dir.resolve("ta.yaml"), """
+                merge_method: task_arithmetic
+                base_model: base
+                models:
+                  - model: ft-1
+                    parameters: {weight: 0.5}
+                  - model: ft-2
+                    parameters: {weight: 0.5}
+                """);
+        Path merged = out("generated-merged");
+        assertEquals(0, Cli.run("merge", cfg, merged).exitCode());
+        ExampleMergesMatchOracleTest.assertMatches(OracleMerge.expected(OracleConfig.load(cfg), null), merged,
+                "generated family", false);
+    }
+
+    @Test
     void deviceCudaWithoutAUsableGpuIsAnError() throws IOException {
         boolean usableCuda = KernelBackends.providers().stream()
                 .anyMatch(p -> p.device() == Device.CUDA && p.availability().usable());

@@ -57,6 +57,22 @@ class FailureAtomicityTest {
     }
 
     @Test
+    void aFailedForcedMergeKeepsThePreviousOutput() throws IOException {
+        Path examples = ExampleFiles.copyTo(work.resolve("examples"));
+        Path out = work.resolve("previous");
+        assertEquals(0, Cli.run("merge", examples.resolve("ties.yaml"), out).exitCode());
+        var before = OutputFolders.files(out);
+        plantBits(examples.resolve("family/base/model.safetensors"), "model.norm.weight", 0, 0xFF80); // −Inf in the base
+        Cli.Result r = Cli.run("merge", examples.resolve("ties.yaml"), out, "--force");
+        assertEquals(1, r.exitCode(), r.all());
+        assertTrue(r.err().contains("tensor model.norm.weight of model family/base contains NaN or Inf"), r.all());
+        var after = OutputFolders.files(out);
+        assertEquals(before.keySet(), after.keySet());
+        for (String f : before.keySet()) assertTrue(java.util.Arrays.equals(before.get(f), after.get(f)), f + " changed");
+        assertEquals(List.of(), ChildJvm.leftovers(work, "previous"));
+    }
+
+    @Test
     void allowNonfiniteLetsTheSameMergeThrough() throws IOException {
         Path examples = ExampleFiles.copyTo(work.resolve("examples"));
         plantBits(examples.resolve("family/ft-2/model.safetensors"), "model.norm.weight", 17, 0x7FC0);

@@ -23,6 +23,7 @@ final class OracleMerge {
 
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private OracleMerge() {
     }
@@ -66,6 +67,7 @@ final class OracleMerge {
     }
 
     private static float upcast(Tensor t, long i, String dtype) {
+        if (dtype.equals("F64")) return (float) t.data().getAtIndex(F64, i); // §1.2: rounded to float32 on load
         int b = bits(t, i);
         return switch (dtype) {
             case "F32" -> Float.intBitsToFloat(b);
@@ -192,7 +194,7 @@ final class OracleMerge {
     }
 
     private static String outDtype(OracleConfig cfg, Stored reference) {
-        if (cfg.outDtype == null) return reference.dtype();
+        if (cfg.outDtype == null) return reference.dtype().equals("F64") ? "F32" : reference.dtype();
         return switch (cfg.outDtype) {
             case "bfloat16" -> "BF16";
             case "float16" -> "F16";
