@@ -188,7 +188,26 @@ class CliBehaviourTest {
     void badUsageExitsTwo() {
         assertEquals(2, Cli.run("merge", examples.resolve("ties.yaml")).exitCode(), "missing OUTPUT_DIR");
         assertEquals(2, Cli.run("merge", examples.resolve("ties.yaml"), out("usage"), "--frobnicate").exitCode());
+        assertEquals(2, Cli.run("merge", examples.resolve("ties.yaml"), out("usage"), "--seed", "seven").exitCode());
         assertFalse(Files.exists(out("usage")));
+    }
+
+    /** Bad option values are bad usage too (README: exit code 2), and the message names the option. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', textBlock = """
+            merge           | --device         | gpu0 | --device: unknown device 'gpu0'; valid: auto, cpu, cuda
+            merge           | --max-shard-size | abc  | --max-shard-size: 'abc' is not a size
+            merge           | --max-shard-size | 0    | --max-shard-size: '0' is out of range
+            generate-family | --dtype          | int8 | --dtype: 'int8'; valid: bfloat16, float16, float32
+            """)
+    void badOptionValuesExitTwoNamingTheOption(String command, String option, String value, String message) {
+        Path out = out("bad-option");
+        Cli.Result r = command.equals("merge")
+                ? Cli.run("merge", examples.resolve("ties.yaml"), out, option, value)
+                : Cli.run("generate-family", out, option, value);
+        assertEquals(2, r.exitCode(), r.all());
+        assertTrue(r.errLines().getFirst().startsWith(message), r.all());
+        assertFalse(Files.exists(out));
     }
 
     @Test
