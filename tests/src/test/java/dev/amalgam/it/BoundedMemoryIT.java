@@ -101,16 +101,30 @@ class BoundedMemoryIT {
                 """);
         Path out = work.resolve("out");
         Sampled merge = runSampled("merge", "merge", cfg, out, "--max-shard-size", "40MB");
+        // density_scope: model selects over every tensor of a model before the first is merged
+        Path modelScopeCfg = Files.writeString(work.resolve("ties-model.yaml"), """
+                merge_method: ties
+                base_model: family/base
+                models:
+                  - model: family/ft-1
+                  - model: family/ft-2
+                  - model: family/ft-3
+                parameters: {weight: 1.0, density: 0.3, density_scope: model}
+                """);
+        Sampled modelScope = runSampled("model-scope", "merge", modelScopeCfg, work.resolve("out-model"));
         String report = String.format(Locale.ROOT,
-                "BoundedMemoryIT: input %.0f MB, heap %s; peak RssAnon: trivial merge %.1f MB, this merge %.1f MB "
-                        + "(%d samples, %.1f s); bound %d MB",
+                "BoundedMemoryIT: input %.0f MB, heap %s; peak RssAnon: trivial merge %.1f MB, ties %.1f MB "
+                        + "(%d samples, %.1f s), ties with density_scope model %.1f MB (%d samples, %.1f s); bound %d MB",
                 inputBytes / 1e6, HEAP, trivial.peakRssAnon() / 1048576.0, merge.peakRssAnon() / 1048576.0,
-                merge.samples(), merge.seconds(), BOUND >> 20);
+                merge.samples(), merge.seconds(), modelScope.peakRssAnon() / 1048576.0, modelScope.samples(),
+                modelScope.seconds(), BOUND >> 20);
         System.out.println(report);
         assertEquals(0, merge.exitCode(), merge.output());
+        assertEquals(0, modelScope.exitCode(), modelScope.output());
         assertTrue(merge.output().contains("tensors:   75 (75 merged, 0 copied)"), merge.output());
-        assertTrue(merge.samples() >= 20, "too few samples to see a peak: " + report);
+        assertTrue(merge.samples() >= 20 && modelScope.samples() >= 20, "too few samples to see a peak: " + report);
         assertTrue(merge.peakRssAnon() < BOUND, report);
+        assertTrue(modelScope.peakRssAnon() < BOUND, report);
         assertTrue(trivial.peakRssAnon() < BOUND * 3 / 4, "the JVM alone is near the bound; revisit it: " + report);
 
         // And the big merge is right: a few tensors against the oracle, bit for bit.

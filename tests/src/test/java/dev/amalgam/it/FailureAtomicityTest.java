@@ -150,6 +150,22 @@ class FailureAtomicityTest {
     }
 
     @Test
+    void linearWeightsSummingToZeroFailTheMergeAndLeaveNothing() throws IOException {
+        Path examples = ExampleFiles.copyTo(work.resolve("examples"));
+        Path cfg = Files.writeString(examples.resolve("zero.yaml"), """
+                merge_method: linear
+                models:
+                  - model: family/ft-1
+                    parameters: {weight: 1.0}
+                  - model: family/ft-2
+                    parameters: {weight: -1.0}
+                """);
+        Path out = work.resolve("out-zero");
+        String line = assertFailedCleanly(Cli.run("merge", cfg, out), out);
+        assertTrue(line.contains("tensor lm_head.weight: the weights sum to 0"), line);
+    }
+
+    @Test
     void aTensorMissingInOneModelIsNamed() throws IOException {
         Path fam = work.resolve("missing");
         float[] v = {1, 2, 3};

@@ -159,6 +159,16 @@ class MoreConfigsMatchOracleTest {
                           - model: small/ft-2
                             parameters: {weight: 1.0, density: 0.5}
                         """, "cropped to the base's [96, 32]"),
+                Arguments.of("dare_ties draws masks over the cropped embedding (flat index after the crop)", """
+                        merge_method: dare_ties
+                        base_model: small/base
+                        models:
+                          - model: small/ft-1
+                            parameters: {weight: 1.0, density: 0.5}
+                          - model: wide/ft-2
+                            parameters: {weight: 1.0, density: 0.5}
+                        parameters: {random_seed: 99}
+                        """, "cropped to the base's [96, 32]"),
                 Arguments.of("linear crops embeddings to the common shape", """
                         merge_method: linear
                         models:
