@@ -1,5 +1,6 @@
 package dev.amalgam.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +20,14 @@ public final class AmalgamCommand {
 
     /** Runs the command line and returns the exit code (for tests). */
     public static int run(String... args) {
+        return run(null, null, args);
+    }
+
+    /** As {@link #run(String...)}, printing to {@code out} and {@code err} (null: stdout, stderr). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new AmalgamCommand());
+        if (out != null) cli.setOut(out);
+        if (err != null) cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             boolean verbose = parseResult.hasMatchedOption("--verbose")
                     || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"));

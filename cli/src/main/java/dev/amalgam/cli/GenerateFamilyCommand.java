@@ -6,6 +6,7 @@ import dev.amalgam.tensor.DType;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -34,9 +35,16 @@ final class GenerateFamilyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DType d = DType.fromConfigName(dtype);
-        if (d == null) throw new IllegalArgumentException("--dtype: '" + dtype + "'; valid: bfloat16, float16, float32");
-        SyntheticFamily.Spec s = new SyntheticFamily.Spec(layers, hidden, intermediate, vocab, fineTunes, d, seed,
-                ByteSize.parse(maxShardSize));
+        if (d == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--dtype: '" + dtype + "'; valid: bfloat16, float16, float32");
+        }
+        long shardSize;
+        try {
+            shardSize = ByteSize.parse(maxShardSize);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+        SyntheticFamily.Spec s = new SyntheticFamily.Spec(layers, hidden, intermediate, vocab, fineTunes, d, seed, shardSize);
         List<Path> folders = SyntheticFamily.write(dir, s);
         spec.commandLine().getOut().printf("wrote %d checkpoints of %d parameters (%s each) into %s%n", folders.size(),
                 s.parameterCount(), MergePlan.bytes(s.parameterCount() * d.byteSize()), dir);

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -49,8 +50,19 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Device dev = Device.parse(device);
-        long shardSize = ByteSize.parse(maxShardSize);
+        Device dev;
+        long shardSize;
+        // A bad option value is bad usage: exit code 2, like any other picocli parameter error.
+        try {
+            dev = Device.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--device: " + e.getMessage(), e);
+        }
+        try {
+            shardSize = ByteSize.parse(maxShardSize);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         MergeConfig cfg = MergeConfig.load(config);
         if (dryRun) {
             try (MergeJob.Opened opened = MergeJob.open(cfg)) {
