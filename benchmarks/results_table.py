@@ -38,14 +38,17 @@ print("Produced by `benchmarks/run.sh` (JMH, throughput mode; ms/op = 1/score). 
 print("must move: every input read once + the output written once. Memory-copy bandwidth is")
 print("`MemorySegment.copy` of a 256 MiB off-heap buffer, counted the same way (read + write).\n")
 print(f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
-print(f"- Machine: {sh(\"lscpu | sed -n 's/^Model name: *//p'\")}, {os.cpu_count()} cores, "
-      f"{sh(\"free -g | awk '/^Mem:/{print $2}'\")} GiB memory, {platform.system()} {platform.release()}")
-print(f"- JVM: {rows[0]['jvm'] if rows else '?'}; load average at the end: {sh('cut -d\" \" -f1-3 /proc/loadavg')}")
+model = sh("lscpu | sed -n 's/^Model name: *//p'")
+memory = sh("free -g | awk '/^Mem:/{print $2}'")
+load = sh("cut -d' ' -f1-3 /proc/loadavg")
+jvm = rows[0]["jvm"] if rows else "?"
+print(f"- Machine: {model}, {os.cpu_count()} cores, {memory} GiB memory, {platform.system()} {platform.release()}")
+print(f"- JVM: {jvm}; load average when the table was written: {load} (the machine is shared)")
 print(f"- Command: `{script}`; the JMH invocations it ran:")
 print("```")
 print(open(os.path.join(out_dir, "commands.txt")).read().strip())
 print("```")
-skipped = open(os.path.join(out_dir, "skipped.txt")).read().strip()
+skipped = "; ".join(l.strip() for l in open(os.path.join(out_dir, "skipped.txt")) if l.startswith("skipping"))
 if skipped:
     print(f"- Skipped: {skipped}")
 print("\n## Memory copy\n")
