@@ -228,6 +228,11 @@ final class GtaKernel {
         final short[] raw = new short[SUB];
         final long[] keepRemaining = new long[t];
         final long[] excludeRemaining = new long[t];
+        /** This chunk keeps a band element iff key &gt; keepAbove and not key &gt; excludeAbove (no partial ties). */
+        final int[] keepAbove = new int[t];
+        final int[] excludeAbove = new int[t];
+        /** This chunk holds the tie that exhausts a budget: ties need their flat-order ordinal. */
+        final boolean[] partialTies = new boolean[t];
         final long[] tieCount = new long[2 * t];
         final boolean[] nonFinite = new boolean[t + 1];
         final long[] kept = new long[t];
@@ -254,6 +259,15 @@ final class GtaKernel {
                 long excludeBefore = ordinal[m] ? excludePrefix[m][c] : 0;
                 keepRemaining[m] = Math.max(0, keepBudget[m] - keepBefore);
                 excludeRemaining[m] = Math.max(0, excludeBudget[m] - excludeBefore);
+                // Ties of this chunk (known for ordinal models; at most n otherwise).
+                long keepHere = ordinal[m] ? keepPrefix[m][c + 1] - keepBefore : n;
+                long excludeHere = ordinal[m] ? excludePrefix[m][c + 1] - excludeBefore : n;
+                boolean keepAll = keepRemaining[m] >= keepHere;
+                boolean excludeAll = excludeRemaining[m] >= excludeHere;
+                partialTies[m] = (!keepAll && keepRemaining[m] > 0) || (hasExclude[m] && !excludeAll && excludeRemaining[m] > 0);
+                // key > k − 1 ⇔ key ≥ k: all ties in; key > k: none in.
+                keepAbove[m] = keepAll ? keepKey[m] - 1 : keepKey[m];
+                excludeAbove[m] = !hasExclude[m] ? Integer.MAX_VALUE : excludeAll ? excludeKey[m] - 1 : excludeKey[m];
             }
         }
 
@@ -313,61 +327,101 @@ final class GtaKernel {
             if (checkFinite && !nonFinite[0] && StorageCodec.anyNonFinite(baseValues, len)) nonFinite[0] = true;
         }
 
-        /** The keep mask of model m's δ at lanes i… (consumes tie budgets in flat order). */
-        VectorMask<Float> keepMask(int m, FloatVector d, long first, VectorMask<Float> valid, boolean count) {
+        /**
+         * Sparsifies model m's δ in {@code v[m][0, len)} in place (dropped elements become +0.0) and
+         * counts kept elements and keep-threshold ties. One straight loop per kind: C2 keeps
+         * vectors in registers only when no loop phi merges vectors or masks of different origin.
+         */
+        void sparsify(int m, long start, int len) {
+            float[] x = v[m];
             switch (kind[m]) {
                 case BAND -> {
-                    IntVector key = d.reinterpretAsInts().and(0x7FFFFFFF);
-                    VectorMask<Float> ties = key.compare(VectorOperators.EQ, keepKey[m]).cast(F).and(valid);
-                    if (count) keepTies[m] += ties.trueCount();
-                    VectorMask<Float> keep = key.compare(VectorOperators.GT, keepKey[m]).cast(F)
-                            .or(takeTies(ties, keepRemaining, m));
-                    if (hasExclude[m]) {
-                        VectorMask<Float> exTies = key.compare(VectorOperators.EQ, excludeKey[m]).cast(F).and(valid);
-                        VectorMask<Float> exclude = key.compare(VectorOperators.GT, excludeKey[m]).cast(F)
-                                .or(takeTies(exTies, excludeRemaining, m));
-                        keep = keep.andNot(exclude);
-                    }
-                    return keep;
+                    if (!partialTies[m]) bandWithoutOrdinals(m, x, len);
+                    else if (hasExclude[m]) band(m, x, len, true);
+                    else band(m, x, len, false);
                 }
-                case DRAW -> {
-                    return philox[m].keep(first);
-                }
-                case DROP_ALL -> {
-                    return Lanes.NONE;
-                }
+                case DRAW -> draw(m, x, start, len);
+                case DROP_ALL -> java.util.Arrays.fill(x, 0, Lanes.roundUp(len), 0f);
                 default -> {
-                    return Lanes.ALL;
                 }
             }
         }
 
-        /** The first {@code remaining[m]} of these ties in lane order; consumes them. */
-        private VectorMask<Float> takeTies(VectorMask<Float> ties, long[] remaining, int m) {
+        /** A band whose ties are all in or all out in this chunk: two compares per vector. */
+        private void bandWithoutOrdinals(int m, float[] x, int len) {
+            int kk = keepKey[m], above = keepAbove[m], exAbove = excludeAbove[m];
+            long keptCount = 0, tieCount = 0;
+            for (int i = 0; i < len; i += L) {
+                VectorMask<Float> valid = Lanes.valid(i, len);
+                FloatVector d = FloatVector.fromArray(F, x, i);
+                IntVector key = d.reinterpretAsInts().and(0x7FFFFFFF);
+                tieCount += key.compare(VectorOperators.EQ, kk).cast(F).and(valid).trueCount();
+                VectorMask<Float> keep = key.compare(VectorOperators.GT, above)
+                        .andNot(key.compare(VectorOperators.GT, exAbove)).cast(F);
+                keptCount += keep.and(valid).trueCount();
+                Lanes.zero().blend(d, keep).intoArray(x, i);
+            }
+            kept[m] += keptCount;
+            keepTies[m] += tieCount;
+        }
+
+        private void band(int m, float[] x, int len, boolean exclude) {
+            int kk = keepKey[m], ek = excludeKey[m];
+            long keptCount = 0, tieCount = 0;
+            for (int i = 0; i < len; i += L) {
+                VectorMask<Float> valid = Lanes.valid(i, len);
+                FloatVector d = FloatVector.fromArray(F, x, i);
+                IntVector key = d.reinterpretAsInts().and(0x7FFFFFFF);
+                VectorMask<Float> ties = key.compare(VectorOperators.EQ, kk).cast(F).and(valid);
+                tieCount += ties.trueCount();
+                long keepTieBits = takeTies(ties.toLong(), keepRemaining, m);
+                VectorMask<Float> keep = key.compare(VectorOperators.GT, kk).cast(F).or(VectorMask.fromLong(F, keepTieBits));
+                if (exclude) {
+                    VectorMask<Float> exTies = key.compare(VectorOperators.EQ, ek).cast(F).and(valid);
+                    long exTieBits = takeTies(exTies.toLong(), excludeRemaining, m);
+                    keep = keep.andNot(key.compare(VectorOperators.GT, ek).cast(F).or(VectorMask.fromLong(F, exTieBits)));
+                }
+                keptCount += keep.and(valid).trueCount();
+                Lanes.zero().blend(d, keep).intoArray(x, i);
+            }
+            kept[m] += keptCount;
+            keepTies[m] += tieCount;
+        }
+
+        private void draw(int m, float[] x, long start, int len) {
+            PhiloxLanes p = philox[m];
+            long keptCount = 0;
+            for (int i = 0; i < len; i += L) {
+                VectorMask<Float> keep = p.keep(start + i);
+                keptCount += keep.and(Lanes.valid(i, len)).trueCount();
+                Lanes.zero().blend(FloatVector.fromArray(F, x, i), keep).intoArray(x, i);
+            }
+            kept[m] += keptCount;
+        }
+
+        /** The first {@code remaining[m]} set bits of these tie lanes; consumes them. */
+        private long takeTies(long ties, long[] remaining, int m) {
             long r = remaining[m];
-            if (r <= 0) return Lanes.NONE;
-            int c = ties.trueCount();
+            if (r <= 0 || ties == 0) return 0;
+            int c = Long.bitCount(ties);
             if (r >= c) {
                 remaining[m] = r - c;
                 return ties;
             }
-            long bits = ties.toLong();
             long chosen = 0;
             for (long k = 0; k < r; k++) {
-                long lowest = bits & -bits;
+                long lowest = ties & -ties;
                 chosen |= lowest;
-                bits ^= lowest;
+                ties ^= lowest;
             }
             remaining[m] = 0;
-            return VectorMask.fromLong(F, chosen);
+            return chosen;
         }
     }
 
     /** Σ|δ| and Σ|δ̂| per chunk for every sparsified model (the {@code l1} statistics). */
     private final class StatsWorker extends Worker {
-        private final DoubleVector[] before = new DoubleVector[8 / L];
-        private final DoubleVector[] after = new DoubleVector[8 / L];
-        private final double[] lanes = new double[BlockedL1Sum.LANES];
+        private final float[] dense = new float[SUB];
 
         @Override
         public void run(int c) {
@@ -376,31 +430,36 @@ final class GtaKernel {
             int chunkLen = (int) Math.min(CHUNK, n - chunkStart);
             for (int m = 0; m < t; m++) {
                 if (kind[m] == Kind.NONE) continue;
-                java.util.Arrays.fill(before, DoubleVector.zero(D));
-                java.util.Arrays.fill(after, DoubleVector.zero(D));
-                int vectorIndex = 0;
+                double[] before = new double[BlockedL1Sum.LANES];
+                double[] after = new double[BlockedL1Sum.LANES];
                 for (int s = 0; s < chunkLen; s += SUB) {
                     int len = Math.min(SUB, chunkLen - s);
                     loadBase(chunkStart + s, len);
                     loadDelta(m, chunkStart + s, len);
-                    float[] x = v[m];
-                    for (int i = 0; i < len; i += L, vectorIndex++) {
-                        VectorMask<Float> valid = Lanes.valid(i, len);
-                        FloatVector d = FloatVector.fromArray(F, x, i);
-                        FloatVector sparse = Lanes.ZERO.blend(d, keepMask(m, d, chunkStart + s + i, valid, false));
-                        int acc = vectorIndex % before.length;
-                        before[acc] = before[acc].add(widen(Lanes.ZERO.blend(d.abs(), valid)));
-                        after[acc] = after[acc].add(widen(Lanes.ZERO.blend(sparse.abs(), valid)));
-                    }
+                    System.arraycopy(v[m], 0, dense, 0, len);
+                    addAbs(dense, len, before);
+                    sparsify(m, chunkStart + s, len);
+                    addAbs(v[m], len, after);
                 }
-                l1Before[m][c] = block(before);
-                l1After[m][c] = block(after);
+                l1Before[m][c] = BlockedL1Sum.combineLanes(before);
+                l1After[m][c] = BlockedL1Sum.combineLanes(after);
             }
         }
 
-        private double block(DoubleVector[] acc) {
-            for (int a = 0; a < acc.length; a++) acc[a].intoArray(lanes, a * L);
-            return BlockedL1Sum.combineLanes(lanes);
+        /**
+         * Adds |x[i]| to partial sum i mod 8 ({@link BlockedL1Sum}; runs start at multiples of 8):
+         * one 8-lane accumulator, or two 4-lane ones for alternate vectors.
+         */
+        private void addAbs(float[] x, int len, double[] partial) {
+            DoubleVector a0 = DoubleVector.fromArray(D, partial, 0);
+            DoubleVector a1 = L == 4 ? DoubleVector.fromArray(D, partial, L) : a0;
+            for (int i = 0; i < len; i += 8) {
+                FloatVector zero = Lanes.zero();
+                a0 = a0.add(widen(zero.blend(FloatVector.fromArray(F, x, i).abs(), Lanes.valid(i, len))));
+                if (L == 4) a1 = a1.add(widen(zero.blend(FloatVector.fromArray(F, x, i + L).abs(), Lanes.valid(i + L, len))));
+            }
+            a0.intoArray(partial, 0);
+            if (L == 4) a1.intoArray(partial, L);
         }
     }
 
@@ -425,79 +484,112 @@ final class GtaKernel {
                 loadBase(start, len);
                 for (int m = 0; m < t; m++) {
                     loadDelta(m, start, len);
-                    sparsifyRescaleWeight(m, start, len);
+                    sparsify(m, start, len);
+                    rescaleAndWeight(m, len);
                 }
-                combine(len);
+                switch (consensus) {
+                    case NONE -> combineAll(len);
+                    case SUM -> combineBySum(len);
+                    case COUNT -> combineByCount(len);
+                }
                 nonFiniteOut += StorageCodec.store(pass.out(), start, len, outValues, raw);
             }
         }
 
-        private void sparsifyRescaleWeight(int m, long start, int len) {
+        private void rescaleAndWeight(int m, int len) {
             float[] x = v[m];
-            Kind k = kind[m];
-            int op = rescaleOp[m];
             double r = rescaleValue[m];
             float w = weights[m];
-            for (int i = 0; i < len; i += L) {
-                FloatVector d = FloatVector.fromArray(F, x, i);
-                if (k != Kind.NONE && k != Kind.KEEP_ALL) {
-                    VectorMask<Float> valid = Lanes.valid(i, len);
-                    VectorMask<Float> keep = keepMask(m, d, start + i, valid, true);
-                    kept[m] += keep.and(valid).trueCount();
-                    d = Lanes.ZERO.blend(d, keep);
+            switch (rescaleOp[m]) {
+                case 1 -> {
+                    for (int i = 0; i < len; i += L) {
+                        FloatVector d = (FloatVector) widen(FloatVector.fromArray(F, x, i)).mul(r).convertShape(VectorOperators.D2F, F, 0);
+                        d.mul(w).intoArray(x, i);
+                    }
                 }
-                if (op == 1) {
-                    d = (FloatVector) widen(d).mul(r).convertShape(VectorOperators.D2F, F, 0);
-                } else if (op == 2) {
-                    d = (FloatVector) widen(d).div(r).convertShape(VectorOperators.D2F, F, 0);
+                case 2 -> {
+                    for (int i = 0; i < len; i += L) {
+                        FloatVector d = (FloatVector) widen(FloatVector.fromArray(F, x, i)).div(r).convertShape(VectorOperators.D2F, F, 0);
+                        d.mul(w).intoArray(x, i);
+                    }
                 }
-                d.mul(w).intoArray(x, i);
+                default -> {
+                    for (int i = 0; i < len; i += L) FloatVector.fromArray(F, x, i).mul(w).intoArray(x, i);
+                }
             }
         }
 
-        private void combine(int len) {
+        /** No election: every contribution is summed; the divisor is the sum of all weights. */
+        private void combineAll(int len) {
+            boolean normalize = pass.normalize();
+            float lambda = pass.lambda();
             for (int i = 0; i < len; i += L) {
-                VectorMask<Float> positive = Lanes.ALL;
-                if (consensus == ConsensusMethod.SUM) {
-                    DoubleVector sum = DoubleVector.zero(D);
-                    for (int m = 0; m < t; m++) sum = sum.add(widen(FloatVector.fromArray(F, v[m], i)));
-                    positive = sum.compare(VectorOperators.GE, 0.0).cast(F);
-                } else if (consensus == ConsensusMethod.COUNT) {
-                    IntVector count = Lanes.INT_ZERO;
-                    for (int m = 0; m < t; m++) {
-                        FloatVector x = FloatVector.fromArray(F, v[m], i);
-                        count = count.add(1, x.compare(VectorOperators.GT, 0f).cast(I))
-                                .sub(1, x.compare(VectorOperators.LT, 0f).cast(I));
-                    }
-                    positive = count.compare(VectorOperators.GE, 0).cast(F);
-                }
-                FloatVector mixed = Lanes.ZERO;
-                FloatVector divisor = Lanes.ZERO;
-                VectorMask<Float> conflict = Lanes.NONE;
+                FloatVector mixed = Lanes.zero();
+                for (int m = 0; m < t; m++) mixed = mixed.add(FloatVector.fromArray(F, v[m], i));
+                if (normalize) mixed = mixed.div(noConsensusDivisor);
+                FloatVector.fromArray(F, baseValues, i).add(mixed.mul(lambda)).intoArray(outValues, i);
+            }
+        }
+
+        /*
+         * The two election loops below repeat the disjoint sum on purpose: passing the elected
+         * mask to a shared (not inlined) method would box it and drop to the Java fallback.
+         */
+
+        /** Sign of Σ v_m in double, model order; a zero sum elects +1, a NaN sum −1. */
+        private void combineBySum(int len) {
+            boolean normalize = pass.normalize();
+            float lambda = pass.lambda();
+            for (int i = 0; i < len; i += L) {
+                DoubleVector sum = DoubleVector.zero(D);
+                for (int m = 0; m < t; m++) sum = sum.add(widen(FloatVector.fromArray(F, v[m], i)));
+                // sum ≥ 0 ⇔ sign bit clear and not NaN; D2F keeps both (sum is never −0.0: it starts at
+                // +0.0), and comparing float bits avoids a double-to-float mask cast.
+                FloatVector narrow = (FloatVector) sum.convertShape(VectorOperators.D2F, F, 0);
+                VectorMask<Float> positive = narrow.reinterpretAsInts().compare(VectorOperators.ULE, 0x7F800000).cast(F);
+                FloatVector mixed = Lanes.zero();
+                FloatVector divisor = Lanes.zero();
+                IntVector conflict = Lanes.intZero();
                 for (int m = 0; m < t; m++) {
                     FloatVector x = FloatVector.fromArray(F, v[m], i);
-                    if (consensus == ConsensusMethod.NONE) {
-                        mixed = mixed.add(x);
-                    } else {
-                        VectorMask<Float> agree = x.compare(VectorOperators.GT, 0f).and(positive)
-                                .or(x.compare(VectorOperators.LT, 0f).andNot(positive));
-                        mixed = mixed.add(x, agree);
-                        divisor = divisor.add(weights[m], agree);
-                        conflict = conflict.or(x.compare(VectorOperators.NE, 0f).andNot(agree));
-                    }
+                    VectorMask<Float> agree = x.compare(VectorOperators.GT, 0f).and(positive)
+                            .or(x.compare(VectorOperators.LT, 0f).andNot(positive));
+                    mixed = mixed.add(x, agree);
+                    divisor = divisor.add(weights[m], agree);
+                    conflict = conflict.lanewise(VectorOperators.OR, 1, x.compare(VectorOperators.NE, 0f).andNot(agree).cast(I));
                 }
-                if (consensus != ConsensusMethod.NONE) {
-                    conflicts += conflict.and(Lanes.valid(i, len)).trueCount();
+                if (normalize) mixed = mixed.div(divisor.blend(1f, divisor.compare(VectorOperators.EQ, 0f)));
+                FloatVector.fromArray(F, baseValues, i).add(mixed.mul(lambda)).intoArray(outValues, i);
+                conflicts += conflict.compare(VectorOperators.NE, 0).cast(F).and(Lanes.valid(i, len)).trueCount();
+            }
+        }
+
+        /** Sign of Σ sgn(v_m); a zero count elects +1. */
+        private void combineByCount(int len) {
+            boolean normalize = pass.normalize();
+            float lambda = pass.lambda();
+            for (int i = 0; i < len; i += L) {
+                IntVector count = Lanes.intZero();
+                for (int m = 0; m < t; m++) {
+                    FloatVector x = FloatVector.fromArray(F, v[m], i);
+                    count = count.add(1, x.compare(VectorOperators.GT, 0f).cast(I))
+                            .sub(1, x.compare(VectorOperators.LT, 0f).cast(I));
                 }
-                if (pass.normalize()) {
-                    if (consensus != ConsensusMethod.NONE) {
-                        mixed = mixed.div(divisor.blend(1f, divisor.compare(VectorOperators.EQ, 0f)));
-                    } else {
-                        mixed = mixed.div(noConsensusDivisor);
-                    }
+                VectorMask<Float> positive = count.compare(VectorOperators.GE, 0).cast(F);
+                FloatVector mixed = Lanes.zero();
+                FloatVector divisor = Lanes.zero();
+                IntVector conflict = Lanes.intZero();
+                for (int m = 0; m < t; m++) {
+                    FloatVector x = FloatVector.fromArray(F, v[m], i);
+                    VectorMask<Float> agree = x.compare(VectorOperators.GT, 0f).and(positive)
+                            .or(x.compare(VectorOperators.LT, 0f).andNot(positive));
+                    mixed = mixed.add(x, agree);
+                    divisor = divisor.add(weights[m], agree);
+                    conflict = conflict.lanewise(VectorOperators.OR, 1, x.compare(VectorOperators.NE, 0f).andNot(agree).cast(I));
                 }
-                mixed = mixed.mul(pass.lambda());
-                FloatVector.fromArray(F, baseValues, i).add(mixed).intoArray(outValues, i);
+                if (normalize) mixed = mixed.div(divisor.blend(1f, divisor.compare(VectorOperators.EQ, 0f)));
+                FloatVector.fromArray(F, baseValues, i).add(mixed.mul(lambda)).intoArray(outValues, i);
+                conflicts += conflict.compare(VectorOperators.NE, 0).cast(F).and(Lanes.valid(i, len)).trueCount();
             }
         }
     }

@@ -26,10 +26,24 @@ final class Lanes {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
 
-    static final VectorMask<Float> ALL = F.maskAll(true);
-    static final VectorMask<Float> NONE = F.maskAll(false);
-    static final FloatVector ZERO = FloatVector.zero(F);
-    static final IntVector INT_ZERO = IntVector.zero(I);
+    // No vector or mask constants in static fields: C2 cannot scalarize a loop phi that merges a
+    // constant object with computed vectors, and would box every iteration. Make them locally.
+
+    static FloatVector zero() {
+        return FloatVector.zero(F);
+    }
+
+    static IntVector intZero() {
+        return IntVector.zero(I);
+    }
+
+    static VectorMask<Float> all() {
+        return F.maskAll(true);
+    }
+
+    static VectorMask<Float> none() {
+        return F.maskAll(false);
+    }
 
     private Lanes() {
     }
@@ -49,7 +63,10 @@ final class Lanes {
 
     /** Lanes [0, len − i) of the vector at i are valid. */
     static VectorMask<Float> valid(int i, int len) {
-        return i + L <= len ? ALL : F.indexInRange(i, len);
+        // fromLong is an intrinsic everywhere; indexInRange falls back to Java (and allocates) in
+        // some of our loops.
+        int r = len - i;
+        return VectorMask.fromLong(F, r >= L ? -1L : (1L << r) - 1);
     }
 
     /** Element count rounded up to whole vectors. */

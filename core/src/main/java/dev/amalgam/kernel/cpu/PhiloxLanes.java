@@ -1,8 +1,10 @@
 package dev.amalgam.kernel.cpu;
 
 import static dev.amalgam.kernel.cpu.Lanes.F;
+import static dev.amalgam.kernel.cpu.Lanes.I;
 import static dev.amalgam.kernel.cpu.Lanes.LONG;
 
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -57,6 +59,9 @@ final class PhiloxLanes {
             c2 = p0.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, c3).lanewise(VectorOperators.XOR, k1[r]);
             c3 = p0.and(MASK);
         }
-        return c0.lanewise(VectorOperators.LSHR, 8).compare(VectorOperators.LT, bound).cast(F);
+        // j < 2^24 and bound ≤ 2^24 fit in int lanes; an int mask casts to a float mask for free,
+        // a long mask of another shape does not.
+        IntVector j = (IntVector) c0.lanewise(VectorOperators.LSHR, 8).convertShape(VectorOperators.L2I, I, 0);
+        return j.compare(VectorOperators.LT, (int) bound).cast(F);
     }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the JMH suite with settings that finish in under 10 minutes on a 2-core machine and writes
+# benchmarks/results/*.json (JMH -rf json) plus the Markdown table benchmarks/RESULTS.md.
+# Usage: benchmarks/run.sh            (builds benchmarks/target/benchmarks.jar if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .ci/java-home.sh
+JAR=benchmarks/target/benchmarks.jar
+OUT=benchmarks/results
+if [ ! -f "$JAR" ]; then ./mvnw -B -q -pl benchmarks -am package -DskipTests; fi
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+# Benchmark only the backends usable here (e.g. no cuda without a GPU); reasons go to skipped.txt.
+USABLE=$(java --add-modules jdk.incubator.vector -cp "$JAR" dev.amalgam.benchmarks.UsableBackends 2>"$OUT/skipped.txt")
+FAST=$(echo "$USABLE" | tr ',' '\n' | grep -v '^reference$' | paste -sd, -)
+COMMON=(-f 1 -wi 1 -i 2 -w 1s -r 1s)
+SMALL=1048576
+
+jmh() {
+  local name=$1; shift
+  echo "== $name: java -jar $JAR $* ${COMMON[*]}" | tee -a "$OUT/commands.txt"
+  java -jar "$JAR" "$@" "${COMMON[@]}" -rf json -rff "$OUT/$name.json" > "$OUT/$name.log" 2>&1
+  grep -E '^(Benchmark|[A-Za-z]+Benchmark\.)' "$OUT/$name.log" || true
+}
+
+jmh copy MemoryCopyBenchmark
+if [ -n "$FAST" ]; then
+  jmh fast 'GtaBenchmark|SelectionBenchmark' -p backend="$FAST"
+  jmh linear-fast LinearBenchmark -p backend="$FAST" -p models=2,8
+fi
+# The reference is ~10-50x slower: 1M elements only.
+jmh reference 'GtaBenchmark|SelectionBenchmark' -p backend=reference -p size=$SMALL
+jmh linear-reference LinearBenchmark -p backend=reference -p size=$SMALL -p models=2,8
+
+python3 benchmarks/results_table.py "$OUT" "$0" > benchmarks/RESULTS.md
+echo "wrote benchmarks/RESULTS.md"
