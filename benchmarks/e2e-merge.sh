@@ -30,7 +30,7 @@ out_bytes=$(du -cb "$work"/family/base/*.safetensors | tail -1 | cut -f1)
 # Warm the page cache the same way for both runs: each reads the inputs once before timing.
 cat "$work"/family/*/*.safetensors > /dev/null
 floor_start=$(date +%s.%N)
-"$JAVA_HOME/bin/java" -cp benchmarks/target/benchmarks.jar dev.amalgam.bench.IoFloor "$work/floor.bin" "$out_bytes" \
+"$JAVA_HOME/bin/java" -cp benchmarks/target/benchmarks.jar dev.amalgam.benchmarks.IoFloor "$work/floor.bin" "$out_bytes" \
   "$work"/family/base "$work"/family/ft-1 "$work"/family/ft-2 "$work"/family/ft-3 >&2
 floor_end=$(date +%s.%N)
 merge_start=$(date +%s.%N)

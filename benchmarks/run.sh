@@ -4,7 +4,7 @@
 # Usage: benchmarks/run.sh            (builds benchmarks/target/benchmarks.jar if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source .ci/java-home.sh
+source scripts/java-home.sh
 JAR=benchmarks/target/benchmarks.jar
 OUT=benchmarks/results
 if [ ! -f "$JAR" ]; then ./mvnw -B -q -pl benchmarks -am package -DskipTests; fi

@@ -1,4 +1,4 @@
-package dev.amalgam.bench;
+package dev.amalgam.benchmarks;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
