@@ -44,6 +44,10 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Override parameters.random_seed (DARE masks).")
     Long seed;
 
+    @Option(names = "--report", paramLabel = "FILE.json",
+            description = "Also write the per-tensor report (action, kept density, sign conflicts, time) as JSON.")
+    Path reportFile;
+
     @Option(names = "--dry-run", description = "Validate the config and every input header, print the plan, read no weights.")
     boolean dryRun;
 
@@ -77,6 +81,12 @@ final class MergeCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(System.err, System.console() != null);
         MergeReport report = MergeJob.run(cfg, options, bar);
         printSummary(out, report);
+        if (reportFile != null) {
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValue(reportFile.toFile(), report);
+            out.println("  report:    " + reportFile);
+        }
         return 0;
     }
 

@@ -80,6 +80,21 @@ class CliBehaviourTest {
     }
 
     @Test
+    void reportWritesOneJsonEntryPerTensor() throws IOException {
+        Path report = out("report.json");
+        Cli.Result r = Cli.run("merge", examples.resolve("ties.yaml"), out("reported"), "--report", report);
+        assertEquals(0, r.exitCode(), r.all());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(report.toFile());
+        assertEquals("ties", json.get("method").asText());
+        assertEquals(TENSORS, json.get("tensors").size());
+        var first = json.get("tensors").get(0);
+        assertEquals("lm_head.weight", first.get("name").asText());
+        assertEquals("merged", first.get("action").asText());
+        assertEquals(0.3, first.get("keptDensity").asDouble(), 1e-9);
+        assertTrue(first.get("signConflicts").asLong() > 0);
+    }
+
+    @Test
     void aForcedBackendIsNamedWithTheReason() {
         Cli.Result r = Cli.runWithBackend("reference", "merge", examples.resolve("linear.yaml"), out("forced"));
         assertEquals(0, r.exitCode(), r.all());
