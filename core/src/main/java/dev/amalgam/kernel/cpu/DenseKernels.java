@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * 4·L-column panel of B (L = float lanes of the preferred shape), so each B load feeds four
  * FMAs; rows are split into chunks run on the fork/join pool (inline when already inside it, so
  * batched SVDs that run one matrix per worker do not oversubscribe). FMA is used freely: SVD
- * results are compared with tolerances, never bit for bit (§1.10). The Gram kernel computes
- * 4×4 tiles of XᵀX from double rows with 16 vector accumulators.
+ * results are compared with tolerances, never bit for bit (§1.10). The double GEMM (same tile,
+ * double lanes) computes Gram matrices XᵀX.
  */
 final class DenseKernels {
 
@@ -152,56 +152,86 @@ final class DenseKernels {
         return t;
     }
 
-    /** G = X·Xᵀ for the rows of x (each of the same length), in double; symmetric, both halves filled. */
-    static double[][] gramOfRows(double[][] x) {
-        int n = x.length;
-        double[][] g = new double[n][n];
-        int tiles = (n + 3) / 4;
-        parallelFor(tiles, ti -> {
-            int i = ti * 4;
-            for (int j = i; j < n; j += 4) gramTile(x, g, i, j);
-        });
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < i; j++) g[i][j] = g[j][i];
+    /** G = XᵀX (q×q, double) for X p×q row-major: the double GEMM of Xᵀ and X. */
+    static double[][] gram(double[] x, int p, int q) {
+        double[] xt = new double[x.length];
+        for (int i = 0; i < p; i++) {
+            for (int j = 0; j < q; j++) xt[j * p + i] = x[i * q + j];
         }
-        return g;
+        double[] g = gemm(xt, x, q, p, q);
+        double[][] rows = new double[q][];
+        for (int i = 0; i < q; i++) rows[i] = java.util.Arrays.copyOfRange(g, i * q, (i + 1) * q);
+        // Exactly symmetric (the two halves are summed in the same order, but make it explicit).
+        for (int i = 0; i < q; i++) {
+            for (int j = 0; j < i; j++) rows[i][j] = rows[j][i];
+        }
+        return rows;
     }
 
-    private static void gramTile(double[][] x, double[][] g, int i0, int j0) {
-        int n = x.length, len = x[0].length;
-        int ni = Math.min(4, n - i0), nj = Math.min(4, n - j0);
-        if (ni < 4 || nj < 4) {
-            for (int i = i0; i < i0 + ni; i++) {
-                for (int j = Math.max(i, j0); j < j0 + nj; j++) g[i][j] = dot(x[i], x[j], len);
-            }
-            return;
+    /** C (m×n) = A (m×k) · B (k×n), row-major double. */
+    static double[] gemm(double[] a, double[] b, int m, int k, int n) {
+        double[] c = new double[m * n];
+        int rowChunk = 32;
+        int chunks = (m + rowChunk - 1) / rowChunk;
+        if ((long) m * n * k < 1L << 17) {
+            gemmRows(a, b, c, 0, m, k, n);
+        } else {
+            parallelFor(chunks, ch -> gemmRows(a, b, c, ch * rowChunk, Math.min(m, (ch + 1) * rowChunk), k, n));
         }
-        double[] x0 = x[i0], x1 = x[i0 + 1], x2 = x[i0 + 2], x3 = x[i0 + 3];
-        double[] y0 = x[j0], y1 = x[j0 + 1], y2 = x[j0 + 2], y3 = x[j0 + 3];
-        DoubleVector s00 = DoubleVector.zero(D), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-        DoubleVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-        int r = 0, bound = D.loopBound(len);
-        for (; r < bound; r += DL) {
-            DoubleVector a0 = DoubleVector.fromArray(D, x0, r), a1 = DoubleVector.fromArray(D, x1, r);
-            DoubleVector a2 = DoubleVector.fromArray(D, x2, r), a3 = DoubleVector.fromArray(D, x3, r);
-            DoubleVector b = DoubleVector.fromArray(D, y0, r);
-            s00 = a0.fma(b, s00); s10 = a1.fma(b, s10); s20 = a2.fma(b, s20); s30 = a3.fma(b, s30);
-            b = DoubleVector.fromArray(D, y1, r);
-            s01 = a0.fma(b, s01); s11 = a1.fma(b, s11); s21 = a2.fma(b, s21); s31 = a3.fma(b, s31);
-            b = DoubleVector.fromArray(D, y2, r);
-            s02 = a0.fma(b, s02); s12 = a1.fma(b, s12); s22 = a2.fma(b, s22); s32 = a3.fma(b, s32);
-            b = DoubleVector.fromArray(D, y3, r);
-            s03 = a0.fma(b, s03); s13 = a1.fma(b, s13); s23 = a2.fma(b, s23); s33 = a3.fma(b, s33);
-        }
-        DoubleVector[] s = {s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33};
-        double[][] xs = {x0, x1, x2, x3}, ys = {y0, y1, y2, y3};
-        for (int a = 0; a < 4; a++) {
-            for (int b = 0; b < 4; b++) {
-                if (j0 + b < i0 + a) continue;
-                double v = s[a * 4 + b].reduceLanes(VectorOperators.ADD);
-                for (int t = r; t < len; t++) v += xs[a][t] * ys[b][t];
-                g[i0 + a][j0 + b] = v;
+        return c;
+    }
+
+    private static void gemmRows(double[] a, double[] b, double[] c, int r0, int r1, int k, int n) {
+        int panel = 4 * DL;
+        for (int j0 = 0; j0 < n; j0 += panel) {
+            int width = Math.min(panel, n - j0);
+            int i = r0;
+            if (width == panel) {
+                for (; i + 4 <= r1; i += 4) tile4x4(a, b, c, i, j0, k, n);
             }
+            for (; i < r1; i++) row(a, b, c, i, j0, width, k, n);
+        }
+    }
+
+    private static void tile4x4(double[] a, double[] b, double[] c, int i, int j0, int k, int n) {
+        DoubleVector c00 = DoubleVector.zero(D), c01 = c00, c02 = c00, c03 = c00;
+        DoubleVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        DoubleVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        DoubleVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        int a0 = i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+        for (int l = 0; l < k; l++) {
+            int bo = l * n + j0;
+            DoubleVector b0 = DoubleVector.fromArray(D, b, bo);
+            DoubleVector b1 = DoubleVector.fromArray(D, b, bo + DL);
+            DoubleVector b2 = DoubleVector.fromArray(D, b, bo + 2 * DL);
+            DoubleVector b3 = DoubleVector.fromArray(D, b, bo + 3 * DL);
+            DoubleVector x = DoubleVector.broadcast(D, a[a0 + l]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = DoubleVector.broadcast(D, a[a1 + l]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = DoubleVector.broadcast(D, a[a2 + l]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = DoubleVector.broadcast(D, a[a3 + l]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+        }
+        int o = i * n + j0;
+        c00.intoArray(c, o); c01.intoArray(c, o + DL); c02.intoArray(c, o + 2 * DL); c03.intoArray(c, o + 3 * DL);
+        o += n;
+        c10.intoArray(c, o); c11.intoArray(c, o + DL); c12.intoArray(c, o + 2 * DL); c13.intoArray(c, o + 3 * DL);
+        o += n;
+        c20.intoArray(c, o); c21.intoArray(c, o + DL); c22.intoArray(c, o + 2 * DL); c23.intoArray(c, o + 3 * DL);
+        o += n;
+        c30.intoArray(c, o); c31.intoArray(c, o + DL); c32.intoArray(c, o + 2 * DL); c33.intoArray(c, o + 3 * DL);
+    }
+
+    private static void row(double[] a, double[] b, double[] c, int i, int j0, int width, int k, int n) {
+        for (int j = j0; j < j0 + width; j += DL) {
+            VectorMask<Double> mask = D.indexInRange(j, n);
+            DoubleVector acc = DoubleVector.zero(D);
+            for (int l = 0; l < k; l++) {
+                acc = DoubleVector.broadcast(D, a[i * k + l]).fma(DoubleVector.fromArray(D, b, l * n + j, mask), acc);
+            }
+            acc.intoArray(c, i * n + j, mask);
         }
     }
 

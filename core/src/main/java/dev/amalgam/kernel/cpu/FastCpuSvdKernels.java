@@ -12,8 +12,10 @@ import java.util.List;
  * tridiagonal QL eigensolver, float32 GEMMs) for decompositions, the vectorized GEMM of
  * {@link DenseKernels} for products, and batches run one matrix per core.
  *
- * <p>Implementation notes. Every result is exact up to the tolerances of the SVD contract (no
- * randomized shortcut), so merges agree with the reference within §1.10's SVD tolerance.
+ * <p>Implementation notes. Every result is exact up to the tolerances of the SVD contract, so
+ * merges agree with the reference within §1.10's SVD tolerance: a truncated SVD with small k
+ * tries {@link RandomizedSvd} (power iterations, residual-checked) and falls back to the exact
+ * Gram path when its accuracy target is not met.
  * polar(A) = U·Vh of the thin SVD. Batches: matrices are distributed over the fork/join pool,
  * each decomposed single-threaded (the kernels run inline inside the pool), which keeps all
  * cores busy with no synchronization inside a decomposition.
@@ -34,7 +36,13 @@ public final class FastCpuSvdKernels implements SvdKernels {
 
     @Override
     public Svd truncated(FloatMatrix a, int k) {
-        return GramSvd.decompose(a, Math.max(0, Math.min(k, a.minDim())));
+        k = Math.max(0, Math.min(k, a.minDim()));
+        if (RandomizedSvd.applies(a, k)) {
+            SvdKernels.requireFinite(a);
+            Svd fast = RandomizedSvd.topK(a, k);
+            if (fast != null) return fast;
+        }
+        return GramSvd.decompose(a, k);
     }
 
     @Override

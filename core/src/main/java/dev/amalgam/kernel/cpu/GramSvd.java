@@ -36,7 +36,7 @@ final class GramSvd {
         float scale = a.maxAbs();
         if (q == 0 || k == 0 || scale == 0) return zeroMatrix(m, n, k, wide);
 
-        // Rows of Bᵀ (the columns of B), scaled, in double.
+        // B, scaled (float32 for the GEMM with V, double for the Gram matrix).
         float[] b = wide ? a.transpose().data() : a.data(); // B row-major p×q
         float inv = 1f / scale;
         float[] bs = new float[b.length];
@@ -45,12 +45,9 @@ final class GramSvd {
             double dinv = 1.0 / scale;
             for (int i = 0; i < b.length; i++) bs[i] = (float) (b[i] * dinv);
         }
-        float[] bt = DenseKernels.transpose(bs, p, q);
-        double[][] cols = new double[q][p];
-        for (int j = 0; j < q; j++) {
-            for (int i = 0; i < p; i++) cols[j][i] = bt[j * p + i];
-        }
-        double[][] g = DenseKernels.gramOfRows(cols);
+        double[] bd = new double[bs.length];
+        for (int i = 0; i < bs.length; i++) bd[i] = bs[i];
+        double[][] g = DenseKernels.gram(bd, p, q);
         SymmetricEigen.Result eig = SymmetricEigen.decompose(g);
 
         double[] sigma = new double[k];

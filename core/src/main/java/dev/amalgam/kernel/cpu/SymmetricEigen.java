@@ -52,7 +52,7 @@ final class SymmetricEigen {
         return new Result(values, vectors, iterations);
     }
 
-    private static void tridiagonalize(double[][] a, double[] d, double[] e, double[][] reflectors, double[] betas) {
+    static void tridiagonalize(double[][] a, double[] d, double[] e, double[][] reflectors, double[] betas) {
         int n = a.length;
         double[] p = new double[n], w = new double[n];
         for (int k = 0; k + 2 < n; k++) {
@@ -103,7 +103,7 @@ final class SymmetricEigen {
     }
 
     /** Qᵀ for Q = H_0·H_1·…, accumulated backwards (each H_k touches only the trailing block). */
-    private static double[][] orthogonalFactorTransposed(int n, double[][] reflectors, double[] betas) {
+    static double[][] orthogonalFactorTransposed(int n, double[][] reflectors, double[] betas) {
         double[][] q = new double[n][n];
         for (int i = 0; i < n; i++) q[i][i] = 1;
         double[] r = new double[n];
@@ -130,7 +130,7 @@ final class SymmetricEigen {
     }
 
     /** Implicit QL on the tridiagonal (d, e), e[i] coupling i and i+1; rotations applied to rows of zt. */
-    private static int ql(double[] d, double[] e, double[][] zt) {
+    static int ql(double[] d, double[] e, double[][] zt) {
         int n = d.length;
         double eps = Math.ulp(1.0);
         int total = 0;
