@@ -117,6 +117,7 @@ public final class ShardWriter implements AutoCloseable {
         private Map<String, String> metadata = DEFAULT_METADATA;
         private List<Path> copyFiles = List.of();
         private boolean force;
+        private String singleFileName;
 
         private Builder(Path target, List<TensorInfo> tensors) {
             this.target = target.toAbsolutePath().normalize();
@@ -147,6 +148,19 @@ public final class ShardWriter implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Writes one unsharded file with this name instead of {@code model.safetensors} (e.g.
+         * PEFT's {@code adapter_model.safetensors}); the tensors must then fit one shard.
+         */
+        public Builder singleFileName(String name) {
+            if (!name.endsWith(".safetensors") || name.contains("/") || name.contains("\\")) {
+                throw new IllegalArgumentException("not a plain .safetensors file name: " + name);
+            }
+            this.singleFileName = name;
+            this.maxShardSize = Long.MAX_VALUE;
+            return this;
+        }
+
         public ShardWriter open() throws IOException {
             return new ShardWriter(this);
         }
@@ -154,7 +168,13 @@ public final class ShardWriter implements AutoCloseable {
 
     private ShardWriter(Builder b) throws IOException {
         this.target = b.target;
-        this.plan = ShardPlan.of(b.tensors, b.maxShardSize);
+        ShardPlan planned = ShardPlan.of(b.tensors, b.maxShardSize);
+        if (b.singleFileName != null) {
+            ShardPlan.Shard only = planned.shards().getFirst();
+            planned = new ShardPlan(List.of(new ShardPlan.Shard(b.singleFileName, only.tensors(), only.dataBytes())),
+                    planned.maxShardSize());
+        }
+        this.plan = planned;
         this.metadata = b.metadata;
         this.copyFiles = b.copyFiles;
         this.force = b.force;

@@ -42,6 +42,12 @@ public final class FastCpuKernels implements KernelBackend {
         return LinearKernel.run(pass);
     }
 
+    /** Gram-side eigensolver SVDs, vectorized GEMMs, batches spread over the cores. */
+    @Override
+    public dev.amalgam.kernel.svd.SvdKernels svd() {
+        return FastCpuSvdKernels.INSTANCE;
+    }
+
     /** Vector shape and thread count, for logs. */
     public static String describe() {
         return Lanes.describe() + " on " + ChunkRunner.parallelism() + " threads";
