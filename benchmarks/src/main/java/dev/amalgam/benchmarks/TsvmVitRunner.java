@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
  *
  * <p>Task matrices: dense, full rank, power-law spectrum ({@link #taskMatrix}), from fixed seeds.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp … dev.amalgam.bench.TsvmVitRunner [cpu|reference] [layers] [tasks]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp … dev.amalgam.benchmarks.TsvmVitRunner [cpu|reference] [layers] [tasks]</pre>
  */
 public final class TsvmVitRunner {
 
