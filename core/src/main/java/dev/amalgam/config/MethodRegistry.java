@@ -21,7 +21,8 @@ public final class MethodRegistry {
 
     /** The methods Amalgam implements today; the rest of the table is planned. */
     private static final List<String> IMPLEMENTED = List.of(
-            "linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties");
+            "linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties",
+            "tsv_m", "iso_c", "iso_cts");
 
     private static final Map<String, MethodSpec> METHODS = build();
 

@@ -1,5 +1,7 @@
 package dev.amalgam.kernel;
 
+import dev.amalgam.kernel.svd.ReferenceSvdKernels;
+import dev.amalgam.kernel.svd.SvdKernels;
 import java.util.List;
 
 /**
@@ -24,6 +26,14 @@ public interface KernelBackend extends AutoCloseable {
 
     /** The {@code linear} merge of one tensor. */
     LinearResult linear(LinearPass pass);
+
+    /**
+     * The SVD kernels (TSV-M, Iso-C, Iso-CTS, LoRA extraction); the double-precision reference
+     * unless the backend has faster ones.
+     */
+    default SvdKernels svd() {
+        return ReferenceSvdKernels.INSTANCE;
+    }
 
     @Override
     default void close() {

@@ -78,12 +78,18 @@ public final class MergeJob {
                 baseInput = base == null ? -1 : config.inputs().indexOf(base);
                 policy = ShapePolicy.CROP_TO_COMMON;
                 merger = new LinearMerger();
+            } else if (SvdMerger.Kind.forMethod(method) != null) {
+                inputs.add(byRef.get(base));
+                for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
+                baseInput = 0;
+                policy = ShapePolicy.EXACT;
+                merger = new SvdMerger(SvdMerger.Kind.forMethod(method));
             } else {
                 throw new MergeException("merge_method: " + method + " is not available yet");
             }
             MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
             LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
-            int taskModels = variant != null ? inputs.size() - 1 : 0;
+            int taskModels = variant != null || SvdMerger.Kind.forMethod(method) != null ? inputs.size() - 1 : 0;
             MergePlan plan = MergePlanner.plan(method, inputs, baseInput, policy, config.outputDtype().orElse(null),
                     layers::t, taskModels);
             return new Opened(config, plan, merger, opened);

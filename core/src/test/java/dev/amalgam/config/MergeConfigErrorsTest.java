@@ -82,7 +82,7 @@ class MergeConfigErrorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"della", "sce", "tsv_m", "slerp", "model_stock"})
+    @ValueSource(strings = {"della", "sce", "consensus_ta", "slerp", "model_stock"})
     void plannedMethodIsNotAvailableYet(String name) {
         String params = switch (name) {
             case "della" -> "    parameters: {weight: 1}\n";

@@ -42,7 +42,12 @@ final class MergeFixture {
     }
 
     MergeReport run(String yaml, Path out) throws IOException {
-        System.setProperty("amalgam.backend", "reference");
+        return run(yaml, out, "reference");
+    }
+
+    /** Runs a merge with the kernel backend named {@code backend} ({@code reference}, {@code cpu}). */
+    MergeReport run(String yaml, Path out, String backend) throws IOException {
+        System.setProperty("amalgam.backend", backend);
         try {
             MergeConfig config = MergeConfig.parse(yaml, dir, "test.yaml");
             return MergeJob.run(config, new MergeJob.Options(out, Device.CPU, 5_000_000_000L, false, OptionalLong.empty()),

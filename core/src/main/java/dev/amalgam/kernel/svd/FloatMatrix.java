@@ -1,0 +1,107 @@
+package dev.amalgam.kernel.svd;
+
+import java.util.Arrays;
+
+/**
+ * A dense row-major float32 matrix on the heap: what the SVD kernels take and return.
+ * Element (i, j) is {@code data[i * cols + j]}. The array is shared, not copied.
+ */
+public record FloatMatrix(int rows, int cols, float[] data) {
+
+    public FloatMatrix {
+        if (rows < 0 || cols < 0) throw new IllegalArgumentException("negative shape " + rows + "×" + cols);
+        if (data.length != (long) rows * cols) {
+            throw new IllegalArgumentException("a " + rows + "×" + cols + " matrix needs " + (long) rows * cols
+                    + " elements, got " + data.length);
+        }
+    }
+
+    public static FloatMatrix zeros(int rows, int cols) {
+        return new FloatMatrix(rows, cols, new float[Math.multiplyExact(rows, cols)]);
+    }
+
+    /** A matrix from rows of values (tests, small cases). */
+    public static FloatMatrix of(float[]... rows) {
+        int cols = rows.length == 0 ? 0 : rows[0].length;
+        float[] d = new float[rows.length * cols];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != cols) throw new IllegalArgumentException("row " + i + " has " + rows[i].length + " values, not " + cols);
+            System.arraycopy(rows[i], 0, d, i * cols, cols);
+        }
+        return new FloatMatrix(rows.length, cols, d);
+    }
+
+    public float get(int i, int j) {
+        return data[i * cols + j];
+    }
+
+    public void set(int i, int j, float v) {
+        data[i * cols + j] = v;
+    }
+
+    /** min(rows, cols): the rank bound and the length of a thin SVD's S. */
+    public int minDim() {
+        return Math.min(rows, cols);
+    }
+
+    public FloatMatrix transpose() {
+        float[] t = new float[data.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) t[j * rows + i] = data[i * cols + j];
+        }
+        return new FloatMatrix(cols, rows, t);
+    }
+
+    public FloatMatrix copy() {
+        return new FloatMatrix(rows, cols, data.clone());
+    }
+
+    /** Columns [from, to) as a new matrix. */
+    public FloatMatrix columns(int from, int to) {
+        FloatMatrix out = zeros(rows, to - from);
+        for (int i = 0; i < rows; i++) System.arraycopy(data, i * cols + from, out.data, i * out.cols, to - from);
+        return out;
+    }
+
+    /** Rows [from, to) as a new matrix. */
+    public FloatMatrix rowRange(int from, int to) {
+        return new FloatMatrix(to - from, cols, Arrays.copyOfRange(data, from * cols, to * cols));
+    }
+
+    /** Frobenius norm, accumulated in double. */
+    public double frobenius() {
+        double s = 0;
+        for (float v : data) s += (double) v * v;
+        return Math.sqrt(s);
+    }
+
+    /** Largest |element|; NaN if any element is NaN. */
+    public float maxAbs() {
+        float m = 0;
+        for (float v : data) {
+            if (Float.isNaN(v)) return Float.NaN;
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    public boolean allFinite() {
+        for (float v : data) if (!Float.isFinite(v)) return false;
+        return true;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof FloatMatrix m && m.rows == rows && m.cols == cols && Arrays.equals(m.data, data);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * rows + cols) + Arrays.hashCode(data);
+    }
+
+    @Override
+    public String toString() {
+        return "FloatMatrix[" + rows + "×" + cols + "]";
+    }
+}

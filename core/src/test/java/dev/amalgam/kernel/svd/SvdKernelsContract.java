@@ -1,0 +1,199 @@
+package dev.amalgam.kernel.svd;
+
+import static dev.amalgam.kernel.svd.SvdTestMatrices.columnOrthogonality;
+import static dev.amalgam.kernel.svd.SvdTestMatrices.gaussian;
+import static dev.amalgam.kernel.svd.SvdTestMatrices.lowRank;
+import static dev.amalgam.kernel.svd.SvdTestMatrices.relativeResidual;
+import static dev.amalgam.kernel.svd.SvdTestMatrices.rowOrthogonality;
+import static dev.amalgam.kernel.svd.SvdTestMatrices.scaled;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The SVD contract, written once and run for every {@link SvdKernels} implementation (EJML's
+ * habit): reconstruction, orthogonality of U and V, sorted singular values that match the
+ * double-precision Jacobi oracle, on tall, wide, square, rank-deficient, tiny-valued, zero,
+ * 1×n and n×1 matrices. Singular vectors are never compared (they are not unique); polar
+ * factors are compared only for full-rank inputs, where they are unique.
+ *
+ * <p>Tolerances (float32 outputs), overridable per implementation: relative reconstruction
+ * error ≤ {@link #reconstructionTolerance()}, max |UᵀU − I| and |VhVhᵀ − I| ≤
+ * {@link #orthogonalityTolerance()}, |σ_i − σ_i(ref)| ≤ {@link #singularValueTolerance()}·σ_1(ref).
+ */
+public abstract class SvdKernelsContract {
+
+    protected abstract SvdKernels kernels();
+
+    protected double reconstructionTolerance() {
+        return 1e-5;
+    }
+
+    protected double orthogonalityTolerance() {
+        return 1e-5;
+    }
+
+    protected double singularValueTolerance() {
+        return 1e-5;
+    }
+
+    /** The named cases every implementation must decompose. */
+    protected Map<String, FloatMatrix> cases() {
+        Map<String, FloatMatrix> c = new LinkedHashMap<>();
+        c.put("tall 40×13 seed 11", gaussian(40, 13, 11));
+        c.put("wide 9×31 seed 12", gaussian(9, 31, 12));
+        c.put("square 24×24 seed 13", gaussian(24, 24, 13));
+        c.put("square 64×64 seed 14", gaussian(64, 64, 14));
+        c.put("tall 150×70 seed 15", gaussian(150, 70, 15));
+        c.put("rank 3 of 30×20 seed 16", lowRank(30, 20, 3, 16));
+        c.put("rank 5 of 12×45 seed 17", lowRank(12, 45, 5, 17));
+        c.put("tiny 1e-30 × 16×11 seed 18", scaled(gaussian(16, 11, 18), 1e-30f));
+        c.put("subnormal 1e-41 × 6×5 seed 19", scaled(gaussian(6, 5, 19), 1e-41f));
+        c.put("huge 1e30 × 8×8 seed 20", scaled(gaussian(8, 8, 20), 1e30f));
+        c.put("zero 7×5", FloatMatrix.zeros(7, 5));
+        c.put("1×17 seed 21", gaussian(1, 17, 21));
+        c.put("17×1 seed 22", gaussian(17, 1, 22));
+        c.put("1×1", FloatMatrix.of(new float[] {-3f}));
+        c.put("repeated singular values 10×6", SvdTestMatrices.withSingularValues(10, 6, new double[] {2, 2, 2, 1, 1, 0.5}, 23));
+        return c;
+    }
+
+    @Test
+    void thinSvdReconstructsWithOrthonormalFactorsAndReferenceSingularValues() {
+        for (var e : cases().entrySet()) {
+            FloatMatrix a = e.getValue();
+            Svd svd = kernels().svd(a);
+            checkSvd(e.getKey(), a, svd, Math.min(a.rows(), a.cols()));
+            double res = relativeResidual(a, svd);
+            assertTrue(res <= reconstructionTolerance(), e.getKey() + ": relative residual " + res);
+        }
+    }
+
+    @Test
+    void truncatedSvdKeepsTheTopSingularTriplets() {
+        for (var e : cases().entrySet()) {
+            FloatMatrix a = e.getValue();
+            int r = Math.min(a.rows(), a.cols());
+            for (int k : new int[] {0, 1, Math.max(1, r / 3), r, r + 5}) {
+                Svd svd = kernels().truncated(a, k);
+                int kk = Math.min(k, r);
+                checkSvd(e.getKey() + " k=" + k, a, svd, kk);
+                // ‖A − A_k‖ is the optimal Σ_{i>k} σ_i² (Eckart–Young).
+                double[] ref = JacobiSvd.decompose(a).s();
+                double tail = 0, total = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    total += ref[i] * ref[i];
+                    if (i >= kk) tail += ref[i] * ref[i];
+                }
+                if (total == 0) continue;
+                double res = relativeResidual(a, svd);
+                double optimal = Math.sqrt(tail / total);
+                assertTrue(res <= optimal + reconstructionTolerance() * 4,
+                        e.getKey() + " k=" + k + ": residual " + res + " vs optimal " + optimal);
+            }
+        }
+    }
+
+    @Test
+    void truncatedSvdOfAMatrixWithDecayingSpectrum() {
+        // Spectrum 1/(i+1)^2 (seed 31): the top 8 of 96 must match the reference.
+        double[] s = new double[96];
+        for (int i = 0; i < s.length; i++) s[i] = 1.0 / ((i + 1) * (i + 1));
+        FloatMatrix a = SvdTestMatrices.withSingularValues(120, 96, s, 31);
+        Svd svd = kernels().truncated(a, 8);
+        checkSvd("decaying 120×96 k=8", a, svd, 8);
+    }
+
+    @Test
+    void polarFactorIsOrthonormalAndUniqueForFullRank() {
+        for (var e : cases().entrySet()) {
+            FloatMatrix a = e.getValue();
+            FloatMatrix p = kernels().polar(a);
+            assertEquals(a.rows(), p.rows(), e.getKey());
+            assertEquals(a.cols(), p.cols(), e.getKey());
+            double orth = a.rows() >= a.cols() ? columnOrthogonality(p) : rowOrthogonality(p);
+            assertTrue(orth <= orthogonalityTolerance(), e.getKey() + ": polar orthogonality " + orth);
+            // A = P·H with H = PᵀA symmetric positive semidefinite (tall), A = H·P (wide).
+            FloatMatrix h = a.rows() >= a.cols() ? ReferenceSvdKernels.INSTANCE.multiplyTransposed(p, a)
+                    : ReferenceSvdKernels.INSTANCE.multiply(a, p.transpose());
+            double scale = Math.max(a.frobenius(), Float.MIN_VALUE);
+            for (int i = 0; i < h.rows(); i++) {
+                for (int j = 0; j < i; j++) {
+                    assertTrue(Math.abs(h.get(i, j) - h.get(j, i)) <= 1e-4 * scale, e.getKey() + ": H not symmetric at " + i + "," + j);
+                }
+                assertTrue(h.get(i, i) >= -1e-4 * scale, e.getKey() + ": H has a negative diagonal");
+            }
+        }
+        // Full rank: the polar factor is unique, so it must match the reference's.
+        for (FloatMatrix a : List.of(gaussian(30, 12, 41), gaussian(12, 30, 42), gaussian(40, 40, 43))) {
+            double d = SvdTestMatrices.maxRelativeDifference(kernels().polar(a), ReferenceSvdKernels.INSTANCE.polar(a));
+            assertTrue(d <= 1e-3, a + ": polar differs from the reference by " + d);
+        }
+    }
+
+    @Test
+    void batchesGiveTheSameResultsAsSingleCalls() {
+        List<FloatMatrix> batch = new ArrayList<>();
+        for (int i = 0; i < 5; i++) batch.add(gaussian(33, 21, 100 + i));
+        List<Svd> svds = kernels().svdBatch(batch);
+        List<Svd> tops = kernels().truncatedBatch(batch, 7);
+        List<FloatMatrix> polars = kernels().polarBatch(batch);
+        assertEquals(5, svds.size());
+        for (int i = 0; i < batch.size(); i++) {
+            FloatMatrix a = batch.get(i);
+            checkSvd("batch " + i, a, svds.get(i), 21);
+            checkSvd("truncated batch " + i, a, tops.get(i), 7);
+            double d = SvdTestMatrices.maxRelativeDifference(polars.get(i), kernels().polar(a));
+            assertTrue(d <= 1e-4, "polar batch " + i + " differs from a single call by " + d);
+        }
+        assertEquals(0, kernels().svdBatch(List.of()).size());
+    }
+
+    @Test
+    void productsMatchDoubleAccumulation() {
+        FloatMatrix a = gaussian(37, 19, 51), b = gaussian(19, 23, 52), c = gaussian(37, 23, 53);
+        FloatMatrix ab = kernels().multiply(a, b);
+        FloatMatrix atc = kernels().multiplyTransposed(a, c);
+        assertEquals(37, ab.rows());
+        assertEquals(23, ab.cols());
+        assertEquals(19, atc.rows());
+        assertEquals(23, atc.cols());
+        assertTrue(SvdTestMatrices.maxRelativeDifference(ab, ReferenceSvdKernels.INSTANCE.multiply(a, b)) <= 1e-6);
+        assertTrue(SvdTestMatrices.maxRelativeDifference(atc, ReferenceSvdKernels.INSTANCE.multiply(a.transpose(), c)) <= 1e-6);
+        assertThrows(IllegalArgumentException.class, () -> kernels().multiply(a, a));
+    }
+
+    @Test
+    void nonFiniteInputIsRejected() {
+        FloatMatrix a = gaussian(5, 4, 61);
+        a.set(2, 3, Float.NaN);
+        assertThrows(IllegalArgumentException.class, () -> kernels().svd(a));
+        a.set(2, 3, Float.POSITIVE_INFINITY);
+        assertThrows(IllegalArgumentException.class, () -> kernels().truncated(a, 2));
+        assertThrows(IllegalArgumentException.class, () -> kernels().polar(a));
+    }
+
+    /** Shapes, orthogonality, order and agreement of S with the reference's first k values. */
+    protected void checkSvd(String what, FloatMatrix a, Svd svd, int k) {
+        assertEquals(k, svd.rank(), what + ": rank");
+        assertEquals(a.rows(), svd.u().rows(), what + ": U rows");
+        assertEquals(a.cols(), svd.vh().cols(), what + ": Vh cols");
+        double uo = columnOrthogonality(svd.u()), vo = rowOrthogonality(svd.vh());
+        assertTrue(uo <= orthogonalityTolerance(), what + ": |UᵀU − I| = " + uo);
+        assertTrue(vo <= orthogonalityTolerance(), what + ": |VhVhᵀ − I| = " + vo);
+        double[] ref = JacobiSvd.decompose(a).s();
+        double top = ref.length == 0 ? 0 : ref[0];
+        for (int i = 0; i < k; i++) {
+            assertTrue(svd.s()[i] >= 0, what + ": σ" + i + " < 0");
+            if (i > 0) assertTrue(svd.s()[i] <= svd.s()[i - 1], what + ": S not descending at " + i);
+            assertTrue(Math.abs(svd.s()[i] - ref[i]) <= singularValueTolerance() * top,
+                    what + ": σ" + i + " = " + svd.s()[i] + ", reference " + ref[i]);
+        }
+    }
+}
