@@ -68,7 +68,11 @@ set +e
     --select-class dev.amalgam.cuda.ChunkPlanTest \
     --select-class dev.amalgam.cuda.internal.CudaErrorMappingTest \
     --select-class dev.amalgam.cuda.internal.TieCutoffTest \
-    --select-class dev.amalgam.cuda.internal.KernelLayoutsTest
+    --select-class dev.amalgam.cuda.internal.KernelLayoutsTest \
+    --select-class dev.amalgam.cuda.CudaSvdContractTest \
+    --select-class dev.amalgam.cuda.CudaSvdGpuPathsTest \
+    --select-class dev.amalgam.cuda.CudaSvdKernelsEmulatedTest \
+    --select-class dev.amalgam.cuda.internal.SvdLayoutsTest
 status=$?
 set -e
 

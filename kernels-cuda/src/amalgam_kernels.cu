@@ -5,3 +5,4 @@
 #include "reductions.cu"
 #include "gta.cu"
 #include "linear.cu"
+#include "svd.cu"

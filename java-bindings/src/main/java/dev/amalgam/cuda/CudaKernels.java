@@ -634,6 +634,12 @@ public final class CudaKernels implements KernelBackend {
         }
     }
 
+    /** The CUDA SVD kernels on this backend's device (opened on first use, see {@link CudaSvdKernels#attachedTo}). */
+    @Override
+    public dev.amalgam.kernel.svd.SvdKernels svd() {
+        return CudaSvdKernels.attachedTo(this, cuda, device.ordinal());
+    }
+
     @Override
     public synchronized void close() {
         if (closed) return;

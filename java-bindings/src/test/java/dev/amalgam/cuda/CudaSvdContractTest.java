@@ -1,0 +1,46 @@
+package dev.amalgam.cuda;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.amalgam.kernel.KernelProvider;
+import dev.amalgam.kernel.svd.SvdKernels;
+import dev.amalgam.kernel.svd.SvdKernelsContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The SVD contract on a real GPU through {@link CudaSvdKernels}. Skipped, with the reason, when no
+ * usable GPU is present; {@code -Damalgam.requireGpu=true} turns that skip into a failure.
+ *
+ * <p>Tolerances stated for float32 storage with double dot products and rotations: relative
+ * reconstruction 1e-5, orthogonality of U and V 1e-5 (the Jacobi tolerance √p·2⁻²³ plus
+ * rounding), σ within 1e-5·σ₁ of the double reference — the contract's defaults.
+ */
+class CudaSvdContractTest extends SvdKernelsContract {
+
+    static CudaSvdKernels kernels;
+
+    @BeforeAll
+    static void needsAGpu() {
+        KernelProvider.Availability a = CudaKernelsGpuTest.PROVIDER.availability();
+        System.out.println("CudaSvdContractTest: " + a.reason());
+        if (!a.usable()) {
+            if (Boolean.getBoolean("amalgam.requireGpu")) fail("-Damalgam.requireGpu=true but the CUDA backend is unusable: " + a.reason());
+            Assumptions.abort("no usable GPU: " + a.reason());
+        }
+        CudaKernelProvider.Probe p = CudaKernelsGpuTest.PROVIDER.probe();
+        kernels = CudaSvdKernels.open(p.cuda(), p.ordinal());
+        System.out.println("CudaSvdContractTest: " + kernels);
+    }
+
+    @AfterAll
+    static void close() {
+        if (kernels != null) kernels.close();
+    }
+
+    @Override
+    protected SvdKernels kernels() {
+        return kernels;
+    }
+}
