@@ -35,6 +35,19 @@ final class ExampleFiles {
         }
     }
 
+    /** SVD methods (§11) agree across backends only within a tolerance, so the bit-exact oracle leaves them out. */
+    static final List<String> SVD_METHODS = List.of("tsv_m.yaml", "iso_c.yaml", "iso_cts.yaml");
+
+    /** The example configs the naive element-wise oracle covers. */
+    static List<String> oracleConfigNames() {
+        return configNames().stream().filter(n -> !SVD_METHODS.contains(n)).toList();
+    }
+
+    /** The example configs of SVD methods. */
+    static List<String> svdConfigNames() {
+        return configNames().stream().filter(SVD_METHODS::contains).toList();
+    }
+
     /** Copies the examples folder (configs and family) into {@code into}; configs refer to the family relatively. */
     static Path copyTo(Path into) throws IOException {
         Path from = examples();

@@ -45,7 +45,7 @@ class ExampleMergesMatchOracleTest {
             if (p.device() == Device.CPU && p.availability().usable()) backends.add(p.name());
         }
         List<Arguments> args = new ArrayList<>();
-        for (String config : ExampleFiles.configNames()) {
+        for (String config : ExampleFiles.oracleConfigNames()) {
             for (String backend : backends) args.add(Arguments.of(config, backend));
         }
         return args.stream();
@@ -121,7 +121,7 @@ class ExampleMergesMatchOracleTest {
 
     /** Guards the comparison itself: a merge that changed nothing would match a broken oracle of "copy the base". */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("dev.amalgam.it.ExampleFiles#configNames")
+    @MethodSource("dev.amalgam.it.ExampleFiles#oracleConfigNames")
     void expectedOutputsDifferFromEveryInput(String config) throws IOException {
         OracleConfig cfg = OracleConfig.load(examples.resolve(config));
         Map<String, OracleMerge.Expected> expected = OracleMerge.expected(cfg, null);
