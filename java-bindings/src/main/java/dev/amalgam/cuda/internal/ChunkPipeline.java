@@ -83,24 +83,26 @@ public final class ChunkPipeline implements AutoCloseable {
     public void run(List<Chunk> chunks, int slots, Step step) {
         if (slots < 1 || slots > MAX_SLOTS) throw new IllegalArgumentException("slots " + slots);
         computeAfterCopies();
-        boolean[] used = new boolean[slots];
         int drained = 0;
         for (int i = 0; i < chunks.size(); i++) {
             int s = i % slots;
             while (drained <= i - slots) drain(chunks, drained++, slots, step);  // frees slot s (one-slot plans)
-            if (used[s]) cuda.streamWaitEvent(copyStream, computed[s]);       // the kernel that read slot s is done
             step.upload(chunks.get(i), s);
             cuda.eventRecord(uploaded[s], copyStream);
             cuda.streamWaitEvent(computeStream, uploaded[s]);
             step.compute(chunks.get(i), s);
             cuda.eventRecord(computed[s], computeStream);
-            used[s] = true;
             while (drained < i) drain(chunks, drained++, slots, step);         // chunk i−1 while kernel i runs
         }
         while (drained < chunks.size()) drain(chunks, drained++, slots, step);
         copiesAfterCompute();
     }
 
+    /**
+     * Orders the copy stream after chunk i's kernel, then downloads. The wait is queued even
+     * when the step downloads nothing: it is what keeps upload(i + slots) out of slot i mod slots
+     * until kernel i has read it.
+     */
     private void drain(List<Chunk> chunks, int i, int slots, Step step) {
         int s = i % slots;
         cuda.streamWaitEvent(copyStream, computed[s]);
