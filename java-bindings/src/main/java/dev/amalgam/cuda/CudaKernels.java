@@ -124,6 +124,8 @@ public final class CudaKernels implements KernelBackend {
     private final DeviceArena arena;
     private final long maxChunkBytes;
     private final ReferenceKernels fallback = new ReferenceKernels();
+    private final java.util.Map<String, Double> kernelMillis = new java.util.TreeMap<>();
+    private long profileStart, profileEnd;  // timing events, created when profiling is turned on
     private boolean closed;
 
     /**
@@ -252,6 +254,45 @@ public final class CudaKernels implements KernelBackend {
     private int gridFor(long elements, int block, int perSm) {
         long blocks = (elements + block - 1) / block;
         return (int) Math.max(1, Math.min(blocks, (long) device.multiprocessors() * perSm));
+    }
+
+    /**
+     * Turns kernel profiling on or off: with it, every launch is bracketed by timing events and
+     * waited for, and its device time is added to {@link #kernelMillis()}. It serializes host and
+     * device (no overlap), so it is for benchmarks that time kernels, not for merges.
+     */
+    public synchronized void profileKernels(boolean on) {
+        if (on && profileStart == 0) {
+            cuda.setCurrent(context);
+            profileStart = cuda.eventCreate(0);
+            profileEnd = cuda.eventCreate(0);
+        }
+        if (!on && profileStart != 0) {
+            cuda.eventDestroy(profileStart);
+            cuda.eventDestroy(profileEnd);
+            profileStart = profileEnd = 0;
+        }
+    }
+
+    /** Device milliseconds per kernel name since the last {@link #resetKernelMillis()} (profiling on). */
+    public synchronized java.util.Map<String, Double> kernelMillis() {
+        return java.util.Map.copyOf(kernelMillis);
+    }
+
+    public synchronized void resetKernelMillis() {
+        kernelMillis.clear();
+    }
+
+    private void launch(long function, String name, long grid, int block, int sharedBytes, long stream, MemorySegment args) {
+        if (profileStart == 0) {
+            cuda.launch(function, name, grid, block, sharedBytes, stream, args);
+            return;
+        }
+        cuda.eventRecord(profileStart, stream);
+        cuda.launch(function, name, grid, block, sharedBytes, stream, args);
+        cuda.eventRecord(profileEnd, stream);
+        cuda.eventSynchronize(profileEnd);
+        kernelMillis.merge(name, (double) cuda.eventElapsedMillis(profileStart, profileEnd), Double::sum);
     }
 
     private static long align(long address) {
@@ -422,7 +463,7 @@ public final class CudaKernels implements KernelBackend {
                         args.set(JAVA_INT, SelectArgs.SHIFT, shift);
                         args.set(JAVA_INT, SelectArgs.BITS, bits);
                         args.set(JAVA_INT, SelectArgs.PREFIX, pfx);
-                        cuda.launch(module.magnitudeHistogram, "amalgam_magnitude_histogram",
+                        launch(module.magnitudeHistogram, "amalgam_magnitude_histogram",
                                 Math.max(1, Math.min(t, (long) device.multiprocessors() * 8)), KernelLayouts.BLOCK, 0,
                                 computeStream, args);
                     }
@@ -735,7 +776,7 @@ public final class CudaKernels implements KernelBackend {
                     stats.set(JAVA_LONG, GtaStatsArgs.MODELS, table[slot]);
                     stats.set(JAVA_LONG, GtaStatsArgs.CHUNK_START, chunk.start());
                     stats.set(JAVA_LONG, GtaStatsArgs.COUNT, chunk.count());
-                    cuda.launch(module.gtaStats, "amalgam_gta_stats", (chunk.count() + KernelLayouts.TILE - 1) / KernelLayouts.TILE,
+                    launch(module.gtaStats, "amalgam_gta_stats", (chunk.count() + KernelLayouts.TILE - 1) / KernelLayouts.TILE,
                             KernelLayouts.BLOCK, 0, computeStream, stats);
                 }
             };
@@ -825,7 +866,7 @@ public final class CudaKernels implements KernelBackend {
                     merge.set(JAVA_LONG, GtaMergeArgs.MODELS, table[slot]);
                     merge.set(JAVA_LONG, GtaMergeArgs.CHUNK_START, chunk.start());
                     merge.set(JAVA_LONG, GtaMergeArgs.COUNT, chunk.count());
-                    cuda.launch(module.gtaMerge, "amalgam_gta_merge", gridFor(chunk.count(), mergeBlock, 16), mergeBlock, shared,
+                    launch(module.gtaMerge, "amalgam_gta_merge", gridFor(chunk.count(), mergeBlock, 16), mergeBlock, shared,
                             computeStream, merge);
                 }
 
@@ -1052,7 +1093,7 @@ public final class CudaKernels implements KernelBackend {
                     public void compute(Chunk chunk, int slot) {
                         scan.set(JAVA_LONG, FiniteScanArgs.INPUTS, table[slot]);
                         scan.set(JAVA_LONG, FiniteScanArgs.COUNT, chunk.count());
-                        cuda.launch(module.finiteScan, "amalgam_finite_scan", gridFor(chunk.count(), KernelLayouts.BLOCK, 8),
+                        launch(module.finiteScan, "amalgam_finite_scan", gridFor(chunk.count(), KernelLayouts.BLOCK, 8),
                                 KernelLayouts.BLOCK, 0, computeStream, scan);
                     }
                 });
@@ -1079,7 +1120,7 @@ public final class CudaKernels implements KernelBackend {
                     args.set(JAVA_LONG, LinearArgs.INPUTS, table[slot]);
                     args.set(JAVA_LONG, LinearArgs.OUT_PTR, operands.out(slot));
                     args.set(JAVA_LONG, LinearArgs.COUNT, chunk.count());
-                    cuda.launch(module.linear, "amalgam_linear", gridFor(chunk.count(), KernelLayouts.BLOCK, 16),
+                    launch(module.linear, "amalgam_linear", gridFor(chunk.count(), KernelLayouts.BLOCK, 16),
                             KernelLayouts.BLOCK, 0, computeStream, args);
                 }
 
@@ -1106,6 +1147,7 @@ public final class CudaKernels implements KernelBackend {
             cuda.streamSynchronize(copyStream);
             cuda.streamSynchronize(computeStream);
         } finally {
+            profileKernels(false);
             pipeline.close();
             transfers.close();
             arena.close();
