@@ -76,7 +76,7 @@ if [ "$mode" = "bench" ]; then
   args=("$@")
   [ ${#args[@]} -eq 0 ] && args=(-wi 2 -i 3)
   set +e
-  "$java" "${jvm[@]}" -cp "$cp" dev.amalgam.bench.CudaGtaBenchmark dev.amalgam.bench.CudaGtaBenchmark \
+  "$java" "${jvm[@]}" -Duser.language=en -Duser.country=US -cp "$cp" dev.amalgam.bench.CudaGtaBenchmark dev.amalgam.bench.CudaGtaBenchmark \
       -rf csv -rff "$out/jmh.csv" "${args[@]}" 2>&1 | tee "$out/bench.log"
   status=${PIPESTATUS[0]}
   set -e
@@ -106,8 +106,9 @@ if [ "$mode" = "bench" ]; then
         if (f[1] == "merge" && (key in e2e) && e2e[key] > 0) pass = sprintf("%.1f", f[5] / (e2e[key] * 1e6))
         printf "%-7s %2s %10s %5s %12s %9s %8s %7s %12s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], pct, pass
       }
-      print "merge/stats/select: CUDA-event device time per launch set; copy: cuMemcpyDtoD, read + write;"
-      print "pass GB/s: merge bytes over JMH wall time of the whole gtaOnDevice call (stats + cutoffs + merge)."
+      print "merge/stats/select: CUDA-event device time per call; copy: cuMemcpyDtoD, read + write."
+      print "Targets (issue 3): merge >= 80% of copy; select bytes are one read of its input, so"
+      print "<= 2x one read means select >= 50% of copy. pass GB/s: merge bytes / JMH time of a gtaOnDevice call."
     }' FS=, "$out/jmh.csv" FS=' ' "$out/bench.log" 2>/dev/null || echo "(no results: see $out/bench.log)"
   echo "result: $([ "$status" -eq 0 ] && echo DONE || echo FAILED) (exit $status); log and CSV in $out"
   exit "$status"
