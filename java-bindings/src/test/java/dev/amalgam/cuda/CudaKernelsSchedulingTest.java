@@ -96,4 +96,22 @@ class CudaKernelsSchedulingTest {
         assertEquals(3, driver.ops("amalgam_linear").size(), "8 bytes per element, 128 kB per slot: chunks of 16384");
         assertEquals(driver.ops("amalgam_linear").size(), driver.ops("amalgam_finite_scan").size());
     }
+
+    @Test
+    void profilingAddsEachLaunchesEventTimeAndStopsWhenTurnedOff() {
+        SplittableRandom rnd = new SplittableRandom(SEED + 2);
+        Tensor x = KernelTestData.randomBase("p", DType.F32, N, KernelTestData.Style.WIDE, rnd);
+        Tensor out = KernelTestData.allocate("p", DType.F32, N);
+        try (CudaKernels k = backend()) {
+            k.profileKernels(true);
+            k.linear(new LinearPass("p", List.of(x), new float[] {1f}, 1f, out, false));
+            // the fake's cuEventElapsedTime says 1.5 ms; 40 000 F32 → F32 is 8 bytes per element: 3 chunks, plus 3 scans
+            assertEquals(java.util.Map.of("amalgam_linear", 4.5, "amalgam_finite_scan", 4.5), k.kernelMillis());
+            k.resetKernelMillis();
+            k.profileKernels(false);
+            k.linear(new LinearPass("p", List.of(x), new float[] {1f}, 1f, out, false));
+            assertEquals(java.util.Map.of(), k.kernelMillis());
+        }
+        KernelTestData.assertSameBits(x, out, "linear with weight 1 copies");
+    }
 }
