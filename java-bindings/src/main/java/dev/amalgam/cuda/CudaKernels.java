@@ -67,11 +67,14 @@ import java.util.function.LongPredicate;
  *   <li>Device-memory budget, per call: free memory (cuMemGetInfo) plus what the arena already
  *       holds, minus a reserve of max(256 MiB, 5% of the device) for the driver and other users,
  *       minus the call's fixed tables and statistics (GTA: 16 bytes per model per 4096-element
- *       tile, i.e. about 0.4% of a BF16 model's size), capped by {@code maxChunkBytes}. A tensor
- *       whose inputs and output fit is one chunk, copied to the device once for every pass; a
- *       bigger one is cut into {@link ChunkPlan} chunks of half the budget each, two in flight
- *       (double buffering). The arena only grows (to the largest call so far) and is freed by
- *       {@link #close()}. Device-memory calls use no staging for data: only the statistics.</li>
+ *       tile, about 0.2% of a BF16 input; selection: a 16 KiB histogram and a segment table),
+ *       capped by {@code maxChunkBytes}. A call whose inputs and output fit is one chunk, copied
+ *       to the device once for all its passes; a bigger one is cut into {@link ChunkPlan} chunks
+ *       of half the budget each, two in flight (double buffering; selection packs whole tensors
+ *       or tile-aligned pieces of them the same way). The arena is one allocation that only
+ *       grows (to the largest call so far) and is freed by {@link #close()}. Host side: two
+ *       pinned staging buffers of {@code stagingBytes} each. Device-memory calls use the
+ *       caller's buffers in place and allocate only the statistics.</li>
  *   <li>Chunking does not change results: every kernel sees the global flat index (Philox
  *       counter, tie cutoffs), chunk starts are multiples of the statistics tile, and per-tile
  *       statistics are combined on the host in tile order.</li>
