@@ -2,7 +2,6 @@ package dev.amalgam.cuda;
 
 import dev.amalgam.kernel.KernelBackend;
 import dev.amalgam.kernel.KernelBackendContract;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * Core's shared {@link KernelBackendContract} on a real GPU: the same cases, seeds and exactness
@@ -18,14 +17,9 @@ class CudaKernelsContractTest extends KernelBackendContract {
      */
     static final ReductionTolerance CUDA_L1 = new ReductionTolerance(1e-6, 1);
 
-    @BeforeAll
-    static void needsAGpu() {
-        GpuRequirement.usableGpu("CudaKernelsContractTest");
-    }
-
     @Override
     protected KernelBackend backend() {
-        return GpuRequirement.PROVIDER.open();
+        return GpuRequirement.usableGpu("CudaKernelsContractTest").open();
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.amalgam.cuda;
 
 import dev.amalgam.cuda.internal.FatbinResource;
 import dev.amalgam.kernel.KernelBackend;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The CUDA-specific contract (chunked execution, model-wide tie budgets, narrowing) on a real
@@ -11,14 +10,9 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class CudaKernelsGpuTest extends CudaKernelsContract {
 
-    @BeforeAll
-    static void needsAGpu() {
-        GpuRequirement.usableGpu("CudaKernelsGpuTest");
-    }
-
     @Override
     KernelBackend openBackend() {
-        return GpuRequirement.PROVIDER.open();
+        return GpuRequirement.usableGpu("CudaKernelsGpuTest").open();
     }
 
     @Override

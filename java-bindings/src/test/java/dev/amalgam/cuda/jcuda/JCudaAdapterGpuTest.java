@@ -39,7 +39,7 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,8 +51,8 @@ import org.junit.jupiter.api.Test;
  */
 class JCudaAdapterGpuTest {
 
-    @BeforeAll
-    static void needsAGpuAndJCudaNatives() {
+    @BeforeEach
+    void needsAGpuAndJCudaNatives() {
         CudaKernelProviderAccess.usableGpu("JCudaAdapterGpuTest");
         try {
             JCudaDriver.setExceptionsEnabled(true);
