@@ -16,6 +16,8 @@ int cuDeviceTotalMem_v2(size_t* b, int dev) { *b = (size_t) 80 << 30; return 0; 
 int cuDevicePrimaryCtxRetain(void** c, int dev) { *c = (void*) 0x1234; return 0; }
 int cuDevicePrimaryCtxRelease_v2(int dev) { return dev == 100 ? 0 : 1; }
 int cuCtxSetCurrent(void* c) { return c == (void*) 0x1234 ? 0 : 201; }
+int cuCtxGetCurrent(void** c) { *c = (void*) 0x1234; return 0; }
+int cuCtxGetDevice(int* d) { *d = 1; return 0; }
 int cuModuleLoadData(void** m, const void* image) { *m = (void*) 0x77; return memcmp(image, "FATB", 4) == 0 ? 0 : 200; }
 int cuModuleGetFunction(void** f, void* m, const char* name) { *f = (void*) strlen(name); return strncmp(name, "amalgam_", 8) == 0 ? 0 : 500; }
 int cuModuleUnload(void* m) { return 0; }
@@ -25,10 +27,20 @@ int cuMemAllocHost_v2(void** p, size_t bytes) { *p = malloc(bytes); return 0; }
 int cuMemFreeHost(void* p) { free(p); return 0; }
 int cuMemcpyHtoDAsync_v2(u64 dst, const void* src, size_t n, void* s) { memcpy((void*) dst, src, n); return 0; }
 int cuMemcpyDtoHAsync_v2(void* dst, u64 src, size_t n, void* s) { memcpy(dst, (void*) src, n); return 0; }
+int cuMemcpyDtoDAsync_v2(u64 dst, u64 src, size_t n, void* s) { memcpy((void*) dst, (void*) src, n); return 0; }
+/* CONTEXT (1) writes a pointer, RANGE_START (11) a CUdeviceptr, MEMORY_TYPE (2) an unsigned int. */
+int cuPointerGetAttribute(void* data, int attr, u64 ptr) {
+    if (ptr == 0) return 1;
+    if (attr == 1) { *(void**) data = (void*) 0x1234; return 0; }
+    if (attr == 11) { *(u64*) data = ptr & ~(u64) 0xFF; return 0; }
+    if (attr == 2) { *(unsigned*) data = 2; return 0; }
+    return 1;
+}
 int cuMemsetD8Async(u64 dst, unsigned char v, size_t n, void* s) { memset((void*) dst, v, n); return 0; }
 int cuStreamCreate(void** s, unsigned flags) { *s = (void*) (u64) (0x500 + flags); return 0; }
 int cuStreamDestroy_v2(void* s) { return 0; }
 int cuStreamSynchronize(void* s) { return 0; }
+int cuStreamWaitEvent(void* s, void* e, unsigned flags) { return flags == 0 && e != 0 ? 0 : 1; }
 int cuEventCreate(void** e, unsigned flags) { *e = (void*) (u64) (0x600 + flags); return 0; }
 int cuEventRecord(void* e, void* s) { return 0; }
 int cuEventSynchronize(void* e) { return 0; }

@@ -14,6 +14,9 @@ import java.util.List;
  *   <li>Otherwise every chunk but the last holds {@code chunkElements} elements, a multiple of
  *       {@code alignment} (the statistics tile), so per-tile results and the global flat index
  *       (Philox counter, tie cutoffs) do not depend on the chunking.</li>
+ *   <li>A chunked plan is double-buffered: two chunks are on the device at once (one being
+ *       copied while the other is computed, see ChunkPipeline), so each chunk gets half the
+ *       budget and {@link #slots()} is 2.</li>
  *   <li>{@link #pack} does the same for a selection over several segments (tensors), packing
  *       whole segments or aligned pieces of them into chunks.</li>
  * </ul>
@@ -36,9 +39,15 @@ public record ChunkPlan(long elementCount, long chunkElements, List<Chunk> chunk
         return chunks.size() == 1;
     }
 
+    /** Device buffers of {@link #chunkElements()} elements the plan keeps in flight: 1, or 2 when chunked. */
+    public int slots() {
+        return singleChunk() ? 1 : 2;
+    }
+
     /**
      * Plans {@code elementCount} elements costing {@code bytesPerElement} device bytes each
-     * (all inputs and the output together) within {@code budgetBytes}.
+     * (all inputs and the output together) within {@code budgetBytes}: one chunk if it fits,
+     * else two slots of half the budget each.
      */
     public static ChunkPlan plan(long elementCount, long bytesPerElement, long budgetBytes, int alignment) {
         if (elementCount < 0 || bytesPerElement <= 0 || alignment <= 0) {
@@ -49,10 +58,10 @@ public record ChunkPlan(long elementCount, long chunkElements, List<Chunk> chunk
         if (elementCount <= fits) {
             return new ChunkPlan(elementCount, Math.max(elementCount, 1), List.of(new Chunk(0, 0, elementCount)));
         }
-        long chunk = fits / alignment * alignment;
+        long chunk = budgetBytes / 2 / bytesPerElement / alignment * alignment;
         if (chunk == 0) {
-            throw new IllegalArgumentException("device budget of " + budgetBytes + " bytes is below one tile of "
-                    + alignment + " elements × " + bytesPerElement + " bytes");
+            throw new IllegalArgumentException("device budget of " + budgetBytes + " bytes is below two tiles (double"
+                    + " buffering) of " + alignment + " elements × " + bytesPerElement + " bytes");
         }
         List<Chunk> chunks = new ArrayList<>();
         for (long start = 0; start < elementCount; start += chunk) {

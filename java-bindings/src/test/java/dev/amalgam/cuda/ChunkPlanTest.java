@@ -20,20 +20,23 @@ class ChunkPlanTest {
     }
 
     @Test
-    void largerTensorIsCutAtTileMultiples() {
-        // 10 bytes per element, 100_000 bytes budget: 10_000 elements fit, aligned down to 8192
-        ChunkPlan p = ChunkPlan.plan(20_000, 10, 100_000, 4096);
+    void largerTensorIsCutAtTileMultiplesOfHalfTheBudget() {
+        // 10 bytes per element, 200_000 bytes budget, two slots: 10_000 elements each, aligned down to 8192
+        ChunkPlan p = ChunkPlan.plan(20_001, 10, 200_000, 4096);
         assertEquals(8192, p.chunkElements());
-        assertEquals(List.of(new Chunk(0, 0, 8192), new Chunk(1, 8192, 8192), new Chunk(2, 16384, 3616)), p.chunks());
+        assertEquals(2, p.slots());
+        assertTrue(2 * p.chunkElements() * 10 <= 200_000, "both slots fit the budget");
+        assertEquals(List.of(new Chunk(0, 0, 8192), new Chunk(1, 8192, 8192), new Chunk(2, 16384, 3617)), p.chunks());
         long covered = p.chunks().stream().mapToLong(Chunk::count).sum();
-        assertEquals(20_000, covered);
+        assertEquals(20_001, covered);
         for (Chunk c : p.chunks()) assertEquals(0, c.start() % 4096);
     }
 
     @Test
-    void oneElementMoreThanFitsMakesTwoChunks() {
-        ChunkPlan p = ChunkPlan.plan(4097, 1, 4096, 4096);
-        assertEquals(List.of(new Chunk(0, 0, 4096), new Chunk(1, 4096, 1)), p.chunks());
+    void oneElementMoreThanFitsMakesThreeChunksOfHalfTheBudget() {
+        assertEquals(1, ChunkPlan.plan(8192, 1, 8192, 4096).slots());
+        ChunkPlan p = ChunkPlan.plan(8193, 1, 8192, 4096);
+        assertEquals(List.of(new Chunk(0, 0, 4096), new Chunk(1, 4096, 4096), new Chunk(2, 8192, 1)), p.chunks());
     }
 
     @Test
@@ -43,8 +46,10 @@ class ChunkPlanTest {
 
     @Test
     void budgetBelowOneTileIsAnError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ChunkPlan.plan(10_000, 14, 4096 * 14 - 1, 4096));
-        assertTrue(e.getMessage().contains("below one tile of 4096 elements × 14 bytes"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ChunkPlan.plan(10_000, 14, 2 * 4096 * 14 - 1, 4096));
+        assertTrue(e.getMessage().contains("below two tiles (double buffering) of 4096 elements × 14 bytes"), e.getMessage());
+        assertEquals(2, ChunkPlan.plan(10_000, 14, 2 * 4096 * 14, 4096).slots());
     }
 
     @Test

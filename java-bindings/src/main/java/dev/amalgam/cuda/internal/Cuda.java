@@ -17,6 +17,8 @@ public final class Cuda {
     public static final int EVENT_DISABLE_TIMING = 0x2;
     /** {@code CU_STREAM_NON_BLOCKING}. */
     public static final int STREAM_NON_BLOCKING = 0x1;
+    /** {@code CU_POINTER_ATTRIBUTE_*} values used here. */
+    public static final int POINTER_CONTEXT = 1, POINTER_RANGE_START = 11, POINTER_RANGE_SIZE = 12;
 
     private final CudaDriver driver;
 
@@ -96,6 +98,20 @@ public final class Cuda {
         check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
     }
 
+    /** The calling thread's current context, 0 if none. */
+    public long currentContext() {
+        long[] c = new long[1];
+        check(driver.cuCtxGetCurrent(c), "cuCtxGetCurrent");
+        return c[0];
+    }
+
+    /** The device (ordinal) of the calling thread's current context. */
+    public int currentDevice() {
+        int[] d = new int[1];
+        check(driver.cuCtxGetDevice(d), "cuCtxGetDevice");
+        return d[0];
+    }
+
     public long loadModule(MemorySegment image) {
         long[] m = new long[1];
         check(driver.cuModuleLoadData(m, image), "cuModuleLoadData", "loading amalgam.fatbin");
@@ -140,6 +156,17 @@ public final class Cuda {
         check(driver.cuMemcpyDtoHAsync_v2(dstHost, src, bytes, stream), "cuMemcpyDtoHAsync_v2");
     }
 
+    public void copyDtoDAsync(long dst, long src, long bytes, long stream) {
+        check(driver.cuMemcpyDtoDAsync_v2(dst, src, bytes, stream), "cuMemcpyDtoDAsync_v2");
+    }
+
+    /** An attribute of the allocation holding {@code pointer} (see {@link CudaDriver#cuPointerGetAttribute}). */
+    public long pointerAttribute(int attribute, long pointer, String context) {
+        long[] v = new long[1];
+        check(driver.cuPointerGetAttribute(v, attribute, pointer), "cuPointerGetAttribute", context);
+        return v[0];
+    }
+
     public void memsetAsync(long dst, int value, long bytes, long stream) {
         check(driver.cuMemsetD8Async(dst, (byte) value, bytes, stream), "cuMemsetD8Async");
     }
@@ -148,6 +175,10 @@ public final class Cuda {
         long[] s = new long[1];
         check(driver.cuStreamCreate(s, STREAM_NON_BLOCKING), "cuStreamCreate");
         return s[0];
+    }
+
+    public void streamWaitEvent(long stream, long event) {
+        check(driver.cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent");
     }
 
     public void streamDestroy(long stream) {

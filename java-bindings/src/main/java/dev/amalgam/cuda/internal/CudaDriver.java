@@ -31,6 +31,12 @@ public interface CudaDriver {
 
     int cuCtxSetCurrent(long context);
 
+    /** The calling thread's current context, 0 if none. */
+    int cuCtxGetCurrent(long[] context);
+
+    /** The device of the calling thread's current context. */
+    int cuCtxGetDevice(int[] device);
+
     /** {@code image} must stay readable for the duration of the call (native memory). */
     int cuModuleLoadData(long[] module, MemorySegment image);
 
@@ -50,13 +56,24 @@ public interface CudaDriver {
 
     int cuMemcpyDtoHAsync_v2(long dstHost, long srcDevice, long bytes, long stream);
 
+    int cuMemcpyDtoDAsync_v2(long dstDevice, long srcDevice, long bytes, long stream);
+
     int cuMemsetD8Async(long dstDevice, byte value, long count, long stream);
+
+    /**
+     * One attribute of the allocation holding {@code pointer}; {@code value} receives the 8 bytes
+     * the driver writes (a CUcontext, a CUdeviceptr, a size_t, or an unsigned int in the low half).
+     */
+    int cuPointerGetAttribute(long[] value, int attribute, long pointer);
 
     int cuStreamCreate(long[] stream, int flags);
 
     int cuStreamDestroy_v2(long stream);
 
     int cuStreamSynchronize(long stream);
+
+    /** Makes later work on {@code stream} wait for {@code event} (no host wait). */
+    int cuStreamWaitEvent(long stream, long event, int flags);
 
     int cuEventCreate(long[] event, int flags);
 

@@ -40,9 +40,10 @@ public final class PanamaCudaDriver implements CudaDriver {
     private static final Linker LINKER = Linker.nativeLinker();
 
     private final MethodHandle cuInit, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceGetAttribute,
-            cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent,
+            cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuCtxGetCurrent, cuCtxGetDevice,
             cuModuleLoadData, cuModuleGetFunction, cuModuleUnload, cuMemAlloc, cuMemFree, cuMemAllocHost,
-            cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD8Async, cuStreamCreate,
+            cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD8Async,
+            cuPointerGetAttribute, cuStreamCreate, cuStreamWaitEvent,
             cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord, cuEventSynchronize,
             cuEventElapsedTime, cuEventDestroy, cuLaunchKernel, cuMemGetInfo, cuGetErrorName, cuGetErrorString;
 
@@ -60,6 +61,8 @@ public final class PanamaCudaDriver implements CudaDriver {
         cuDevicePrimaryCtxRetain = bind(lib, "cuDevicePrimaryCtxRetain", li);
         cuDevicePrimaryCtxRelease = bind(lib, "cuDevicePrimaryCtxRelease_v2", i);
         cuCtxSetCurrent = bind(lib, "cuCtxSetCurrent", l);
+        cuCtxGetCurrent = bind(lib, "cuCtxGetCurrent", l);
+        cuCtxGetDevice = bind(lib, "cuCtxGetDevice", l);
         cuModuleLoadData = bind(lib, "cuModuleLoadData", ll);
         cuModuleGetFunction = bind(lib, "cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         cuModuleUnload = bind(lib, "cuModuleUnload", l);
@@ -70,10 +73,13 @@ public final class PanamaCudaDriver implements CudaDriver {
         FunctionDescriptor copy = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
         cuMemcpyHtoDAsync = bind(lib, "cuMemcpyHtoDAsync_v2", copy);
         cuMemcpyDtoHAsync = bind(lib, "cuMemcpyDtoHAsync_v2", copy);
+        cuMemcpyDtoDAsync = bind(lib, "cuMemcpyDtoDAsync_v2", copy);
+        cuPointerGetAttribute = bind(lib, "cuPointerGetAttribute", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG));
         cuMemsetD8Async = bind(lib, "cuMemsetD8Async", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_BYTE, JAVA_LONG, JAVA_LONG));
         cuStreamCreate = bind(lib, "cuStreamCreate", li);
         cuStreamDestroy = bind(lib, "cuStreamDestroy_v2", l);
         cuStreamSynchronize = bind(lib, "cuStreamSynchronize", l);
+        cuStreamWaitEvent = bind(lib, "cuStreamWaitEvent", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
         cuEventCreate = bind(lib, "cuEventCreate", li);
         cuEventRecord = bind(lib, "cuEventRecord", ll);
         cuEventSynchronize = bind(lib, "cuEventSynchronize", l);
@@ -239,6 +245,16 @@ public final class PanamaCudaDriver implements CudaDriver {
     }
 
     @Override
+    public int cuCtxGetCurrent(long[] context) {
+        return withLongOut(context, s -> (int) cuCtxGetCurrent.invokeExact(s.address()));
+    }
+
+    @Override
+    public int cuCtxGetDevice(int[] device) {
+        return withIntOut(device, s -> (int) cuCtxGetDevice.invokeExact(s.address()));
+    }
+
+    @Override
     public int cuModuleLoadData(long[] module, MemorySegment image) {
         return withLongOut(module, s -> (int) cuModuleLoadData.invokeExact(s.address(), image.address()));
     }
@@ -300,6 +316,21 @@ public final class PanamaCudaDriver implements CudaDriver {
     }
 
     @Override
+    public int cuMemcpyDtoDAsync_v2(long dstDevice, long srcDevice, long bytes, long stream) {
+        try {
+            return (int) cuMemcpyDtoDAsync.invokeExact(dstDevice, srcDevice, bytes, stream);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public int cuPointerGetAttribute(long[] value, int attribute, long pointer) {
+        // the driver writes 4 or 8 bytes depending on the attribute: a zeroed 8-byte slot reads right either way
+        return withLongOut(value, s -> (int) cuPointerGetAttribute.invokeExact(s.address(), attribute, pointer));
+    }
+
+    @Override
     public int cuMemsetD8Async(long dstDevice, byte value, long count, long stream) {
         try {
             return (int) cuMemsetD8Async.invokeExact(dstDevice, value, count, stream);
@@ -321,6 +352,15 @@ public final class PanamaCudaDriver implements CudaDriver {
     @Override
     public int cuStreamSynchronize(long stream) {
         return plain(cuStreamSynchronize, stream);
+    }
+
+    @Override
+    public int cuStreamWaitEvent(long stream, long event, int flags) {
+        try {
+            return (int) cuStreamWaitEvent.invokeExact(stream, event, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     @Override

@@ -18,8 +18,6 @@ import dev.amalgam.kernel.MagnitudeKey;
 import dev.amalgam.random.Philox4x32;
 import dev.amalgam.tensor.DTypeConversion;
 import java.lang.foreign.MemorySegment;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The fake driver plus a sequential Java emulation of each kernel of kernels-cuda, reading the
@@ -32,15 +30,7 @@ import java.util.Map;
 public final class EmulatedCudaDriver extends FakeCudaDriver {
 
     private static final int TILE = KernelLayouts.TILE;
-    private final Map<Long, String> functions = new HashMap<>();
     public int launches;
-
-    @Override
-    public int cuModuleGetFunction(long[] function, long module, String name) {
-        int rc = super.cuModuleGetFunction(function, module, name);
-        functions.put(function[0], name);
-        return rc;
-    }
 
     @Override
     public int cuLaunchKernel(long function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
@@ -48,13 +38,13 @@ public final class EmulatedCudaDriver extends FakeCudaDriver {
         int rc = super.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, stream, args);
         if (rc != 0) return rc;
         launches++;
-        switch (functions.get(function)) {
+        switch (functionName(function)) {
             case "amalgam_magnitude_histogram" -> histogram(args);
             case "amalgam_gta_stats" -> gtaStats(args, gridX);
             case "amalgam_gta_merge" -> gtaMerge(args);
             case "amalgam_linear" -> linear(args);
             case "amalgam_finite_scan" -> finiteScan(args);
-            default -> throw new IllegalStateException("unknown kernel " + functions.get(function));
+            default -> throw new IllegalStateException("unknown kernel " + functionName(function));
         }
         return 0;
     }

@@ -73,7 +73,18 @@ class PanamaCudaDriverStubTest {
         long ctx = cuda.retainPrimaryContext(100);
         assertEquals(0x1234, ctx);
         cuda.setCurrent(ctx);
+        assertEquals(0x1234, cuda.currentContext());
+        assertEquals(1, cuda.currentDevice());
         cuda.releasePrimaryContext(100);
+    }
+
+    @Test
+    void pointerAttributesReadFourOrEightBytes() {
+        assertEquals(0x1234, cuda.pointerAttribute(Cuda.POINTER_CONTEXT, 0xABCDEF, "probing"));
+        assertEquals(0xABCD00, cuda.pointerAttribute(Cuda.POINTER_RANGE_START, 0xABCDEF, "probing"));
+        assertEquals(2, cuda.pointerAttribute(2, 0xABCDEF, "probing"));  // MEMORY_TYPE: an unsigned int
+        CudaException e = assertThrows(CudaException.class, () -> cuda.pointerAttribute(Cuda.POINTER_CONTEXT, 0, "checking tensor x"));
+        assertEquals("cuPointerGetAttribute failed: CUDA_ERROR_INVALID_VALUE (invalid argument) while checking tensor x", e.getMessage());
     }
 
     @Test
@@ -103,9 +114,15 @@ class PanamaCudaDriverStubTest {
             t.download(d.address(), back, 0, data.length);
             assertEquals((byte) 0xAB, back.get(ValueLayout.JAVA_BYTE, 14));
             assertEquals(data[15], back.get(ValueLayout.JAVA_BYTE, 15));
+            cuda.copyDtoDAsync(d.address() + 400, d.address(), 100, stream);
+            t.download(d.address() + 400, back, 0, 100);
+            assertEquals(data[99], back.get(ValueLayout.JAVA_BYTE, 99));
+            assertEquals((byte) 0xAB, back.get(ValueLayout.JAVA_BYTE, 10));
         }
         long e1 = cuda.eventCreate(0), e2 = cuda.eventCreate(Cuda.EVENT_DISABLE_TIMING);
         assertEquals(0x602, e2);
+        cuda.streamWaitEvent(stream, e2);  // the stub rejects flags != 0 and a null event
+        assertThrows(CudaException.class, () -> cuda.streamWaitEvent(stream, 0));
         assertEquals(2.5f, cuda.eventElapsedMillis(e1, e2));
         cuda.eventDestroy(e1);
         cuda.eventDestroy(e2);
