@@ -1,12 +1,9 @@
 package dev.amalgam.cuda;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.amalgam.kernel.KernelProvider;
 import dev.amalgam.kernel.svd.SvdKernels;
 import dev.amalgam.kernel.svd.SvdKernelsContract;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
@@ -23,13 +20,8 @@ class CudaSvdContractTest extends SvdKernelsContract {
 
     @BeforeAll
     static void needsAGpu() {
-        KernelProvider.Availability a = CudaKernelsGpuTest.PROVIDER.availability();
-        System.out.println("CudaSvdContractTest: " + a.reason());
-        if (!a.usable()) {
-            if (Boolean.getBoolean("amalgam.requireGpu")) fail("-Damalgam.requireGpu=true but the CUDA backend is unusable: " + a.reason());
-            Assumptions.abort("no usable GPU: " + a.reason());
-        }
-        CudaKernelProvider.Probe p = CudaKernelsGpuTest.PROVIDER.probe();
+        CudaKernelProvider provider = GpuRequirement.usableGpu("CudaSvdContractTest");
+        CudaKernelProvider.Probe p = provider.probe();
         kernels = CudaSvdKernels.open(p.cuda(), p.ordinal());
         System.out.println("CudaSvdContractTest: " + kernels);
     }

@@ -2,11 +2,9 @@ package dev.amalgam.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.amalgam.cuda.internal.JacobiShape;
 import dev.amalgam.cuda.internal.SvdEmulatedCudaDriver;
-import dev.amalgam.kernel.KernelProvider;
 import dev.amalgam.kernel.svd.FloatMatrix;
 import dev.amalgam.kernel.svd.JacobiSvd;
 import dev.amalgam.kernel.svd.ReferenceSvdKernels;
@@ -35,14 +33,10 @@ class CudaSvdGpuPathsTest {
 
     @BeforeAll
     static void needsAGpu() {
-        KernelProvider.Availability a = CudaKernelsGpuTest.PROVIDER.availability();
-        if (!a.usable()) {
-            if (Boolean.getBoolean("amalgam.requireGpu")) fail("-Damalgam.requireGpu=true but the CUDA backend is unusable: " + a.reason());
-            Assumptions.abort("no usable GPU: " + a.reason());
-        }
-        probe = CudaKernelsGpuTest.PROVIDER.probe();
+        CudaKernelProvider provider = GpuRequirement.usableGpu("CudaSvdGpuPathsTest");
+        probe = provider.probe();
         gpu = CudaSvdKernels.open(probe.cuda(), probe.ordinal());
-        System.out.println("CudaSvdGpuPathsTest: " + a.reason() + "; " + gpu);
+        System.out.println("CudaSvdGpuPathsTest: " + gpu);
     }
 
     @AfterAll
