@@ -118,6 +118,15 @@ public final class Cuda {
         return m[0];
     }
 
+    /** Loads a fatbin given as bytes (copied to native memory for the call: the driver keeps its own copy). */
+    public long loadModule(byte[] fatbin) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(fatbin.length, 16);
+            MemorySegment.copy(fatbin, 0, image, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, fatbin.length);
+            return loadModule(image);
+        }
+    }
+
     public long function(long module, String name) {
         long[] f = new long[1];
         check(driver.cuModuleGetFunction(f, module, name), "cuModuleGetFunction", "looking up kernel " + name);

@@ -1,8 +1,5 @@
 package dev.amalgam.cuda.internal;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /** amalgam.fatbin loaded into the current context, with its kernels looked up by name. */
 public final class KernelModule implements AutoCloseable {
@@ -17,11 +14,7 @@ public final class KernelModule implements AutoCloseable {
 
     public KernelModule(Cuda cuda, byte[] fatbin) {
         this.cuda = cuda;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment image = arena.allocate(fatbin.length, 16);
-            MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
-            this.module = cuda.loadModule(image);
-        }
+        this.module = cuda.loadModule(fatbin);
         try {
             magnitudeHistogram = cuda.function(module, "amalgam_magnitude_histogram");
             gtaStats = cuda.function(module, "amalgam_gta_stats");

@@ -1,8 +1,6 @@
 package dev.amalgam.cuda.internal;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * amalgam.fatbin loaded into the current context for the SVD kernels (svd.cu), with their
@@ -17,11 +15,7 @@ public final class SvdModule implements AutoCloseable {
 
     public SvdModule(Cuda cuda, byte[] fatbin) {
         this.cuda = cuda;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment image = arena.allocate(fatbin.length, 16);
-            MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
-            this.module = cuda.loadModule(image);
-        }
+        this.module = cuda.loadModule(fatbin);
         try {
             scan = cuda.function(module, "amalgam_svd_scan");
             prepare = cuda.function(module, "amalgam_svd_prepare");
