@@ -1,13 +1,12 @@
 package dev.amalgam.kernel.cpu;
 
-import static dev.amalgam.kernel.cpu.Lanes.F;
 import static dev.amalgam.kernel.cpu.Lanes.L;
 
 import dev.amalgam.kernel.DeltaSource;
 import dev.amalgam.kernel.MagnitudeThreshold;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -18,14 +17,19 @@ import jdk.incubator.vector.VectorOperators;
  * thread count.
  *
  * <p>Implementation notes. Parts are cut into chunks of at most {@link GtaKernel#CHUNK}
- * elements; keys (|δ| bits) are computed with vectors into a scratch array and counted with
- * scalar increments. Pass 2 skips vectors with no key in the chosen high bucket.
+ * elements, read straight from their segments a vector at a time. Pass 1 counts key &gt;&gt;&gt; 16
+ * into two interleaved int histograms (even and odd lanes), so that equal neighbouring keys do
+ * not wait on each other's increments; pass 2 only touches vectors holding a key of the chosen
+ * bucket. Per-thread counts are ints, flushed to longs before they could overflow.
  */
 final class SelectionKernel {
 
-    private static final int SUB = GtaKernel.SUB;
+    private static final int BUCKETS = 1 << 16;
+    /** Elements a worker counts before it flushes its int histograms (far below 2^31). */
+    private static final long FLUSH = 1L << 30;
 
-    private record Chunk(DeltaSource part, long start, int len) {
+    private record Chunk(MemorySegment base, int baseType, MemorySegment model, int modelType, long start, int len,
+                         StorageCodec.Tail tail) {
     }
 
     private SelectionKernel() {
@@ -38,8 +42,13 @@ final class SelectionKernel {
         if (k >= n) return MagnitudeThreshold.KEEP_ALL;
         List<Chunk> chunks = new ArrayList<>();
         for (DeltaSource p : parts) {
-            for (long s = 0; s < p.elementCount(); s += GtaKernel.CHUNK) {
-                chunks.add(new Chunk(p, s, (int) Math.min(GtaKernel.CHUNK, p.elementCount() - s)));
+            MemorySegment b = p.base().data(), m = p.model().data();
+            int bt = StorageCodec.code(p.base()), mt = StorageCodec.code(p.model());
+            long count = p.elementCount();
+            StorageCodec.Tail tail = count % L == 0 ? null
+                    : new StorageCodec.Tail(new MemorySegment[] {b, m}, new int[] {bt, mt}, count);
+            for (long s = 0; s < count; s += GtaKernel.CHUNK) {
+                chunks.add(new Chunk(b, bt, m, mt, s, (int) Math.min(GtaKernel.CHUNK, count - s), tail));
             }
         }
         long[] high = histogram(chunks, -1);
@@ -55,9 +64,10 @@ final class SelectionKernel {
     /** highBucket &lt; 0: counts of key &gt;&gt;&gt; 16; else counts of key &amp; 0xFFFF among keys in that bucket. */
     private static long[] histogram(List<Chunk> chunks, int highBucket) {
         List<Counter> workers = ChunkRunner.run(chunks.size(), i -> new Counter(chunks, highBucket));
-        long[] total = new long[1 << 16];
+        long[] total = new long[BUCKETS];
         for (Counter w : workers) {
-            for (int b = 0; b < total.length; b++) total[b] += w.counts[b];
+            w.flush();
+            for (int b = 0; b < BUCKETS; b++) total[b] += w.totals[b];
         }
         return total;
     }
@@ -65,11 +75,11 @@ final class SelectionKernel {
     private static final class Counter implements ChunkRunner.Worker {
         private final List<Chunk> chunks;
         private final int highBucket;
-        private final long[] counts = new long[1 << 16];
-        private final float[] baseValues = new float[SUB];
-        private final float[] modelValues = new float[SUB];
-        private final int[] keys = new int[SUB];
-        private final short[] raw = new short[SUB];
+        private final int[] even = new int[BUCKETS];
+        private final int[] odd = new int[BUCKETS];
+        private final long[] totals = new long[BUCKETS];
+        private final int[] keys = new int[L];
+        private long counted;
 
         Counter(List<Chunk> chunks, int highBucket) {
             this.chunks = chunks;
@@ -79,32 +89,49 @@ final class SelectionKernel {
         @Override
         public void run(int c) {
             Chunk chunk = chunks.get(c);
-            for (int s = 0; s < chunk.len(); s += SUB) {
-                int len = Math.min(SUB, chunk.len() - s);
-                long start = chunk.start() + s;
-                StorageCodec.load(chunk.part().base(), start, len, baseValues, raw);
-                StorageCodec.load(chunk.part().model(), start, len, modelValues, raw);
+            if (counted > FLUSH) flush();
+            counted += chunk.len();
+            long end = chunk.start() + chunk.len();
+            int[] k = keys;
+            for (long i = chunk.start(); i < end; i += L) {
+                MemorySegment b = chunk.base(), m = chunk.model();
+                long at = i, valid = StorageCodec.ALL_LANES;
+                if (i + L > end) {
+                    chunk.tail().fill();
+                    b = chunk.tail().in[0];
+                    m = chunk.tail().in[1];
+                    at = 0;
+                    valid = StorageCodec.validBits(end - i);
+                }
+                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
+                        .reinterpretAsInts().and(0x7FFFFFFF);
                 if (highBucket < 0) {
-                    for (int i = 0; i < len; i += L) key(i).intoArray(keys, i);
-                    for (int i = 0; i < len; i++) counts[keys[i] >>> 16]++;
-                } else {
-                    for (int i = 0; i < len; i += L) {
-                        IntVector key = key(i);
-                        if (!key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).anyTrue()) continue;
-                        key.intoArray(keys, i);
-                        int end = Math.min(L, len - i);
-                        for (int j = 0; j < end; j++) {
-                            int kj = keys[i + j];
-                            if (kj >>> 16 == highBucket) counts[kj & 0xFFFF]++;
+                    if (valid == StorageCodec.ALL_LANES) {
+                        key.lanewise(VectorOperators.LSHR, 16).intoArray(k, 0);
+                        for (int j = 0; j < L; j += 2) {
+                            even[k[j]]++;
+                            odd[k[j + 1]]++;
                         }
+                    } else {
+                        key.lanewise(VectorOperators.LSHR, 16).intoArray(k, 0);
+                        for (int j = 0; j < L; j++) if ((valid >>> j & 1) != 0) even[k[j]]++;
                     }
+                } else {
+                    long hits = key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).toLong() & valid;
+                    if (hits == 0) continue;
+                    key.intoArray(k, 0);
+                    for (; hits != 0; hits &= hits - 1) even[k[Long.numberOfTrailingZeros(hits)] & 0xFFFF]++;
                 }
             }
         }
 
-        private IntVector key(int i) {
-            FloatVector d = FloatVector.fromArray(F, modelValues, i).sub(FloatVector.fromArray(F, baseValues, i));
-            return d.reinterpretAsInts().and(0x7FFFFFFF);
+        void flush() {
+            for (int b = 0; b < BUCKETS; b++) {
+                totals[b] += even[b] + (long) odd[b];
+                even[b] = 0;
+                odd[b] = 0;
+            }
+            counted = 0;
         }
     }
 }
