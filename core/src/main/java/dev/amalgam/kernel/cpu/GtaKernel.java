@@ -102,7 +102,7 @@ final class GtaKernel {
     /** Per DARE model, the keep bits of each vector (from the statistics pass), or null. */
     private byte[][] maskCache;
 
-    GtaKernel(GtaPass pass) {
+    GtaKernel(GtaPass pass, TieLedger.Guess guess) {
         this.t = pass.modelCount();
         this.n = pass.elementCount();
         this.chunks = (int) ((n + CHUNK - 1) / CHUNK);
@@ -193,7 +193,7 @@ final class GtaKernel {
                 budgets[k] = slotBudget[positions[k]];
                 slotPosition[positions[k]] = k;
             }
-            ledger = new TieLedger(positions, budgets, n, CHUNK);
+            ledger = new TieLedger(positions, budgets, n, CHUNK, guess);
         }
     }
 

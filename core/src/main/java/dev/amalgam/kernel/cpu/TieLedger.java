@@ -27,6 +27,16 @@ package dev.amalgam.kernel.cpu;
  */
 final class TieLedger {
 
+    /** How tiles guess when the prefix is unknown; tests force guesses to exercise the checks. */
+    enum Guess {
+        /** Estimate from the ties seen so far; exact whenever the prefix is known (the default). */
+        ESTIMATE,
+        /** Always guess "all taken" while the ledger is incomplete, even when the prefix is known. */
+        ALL,
+        /** Always guess "none taken" while the ledger is incomplete. */
+        NONE
+    }
+
     static final int TILE = 4096;
     static final byte EXACT = 0;
     static final byte ALL = 1;
@@ -50,9 +60,11 @@ final class TieLedger {
     private final boolean[] done;
     private final boolean[] verified;
     private volatile int frontier;
+    private final Guess policy;
 
-    /** {@code budgets[s]} for slot {@code slots[k]} at position k. */
-    TieLedger(int[] slots, long[] budgets, long n, int chunkSize) {
+    /** {@code budgets[k]} for slot {@code slots[k]} at position k. */
+    TieLedger(int[] slots, long[] budgets, long n, int chunkSize, Guess policy) {
+        this.policy = policy;
         this.slots = slots;
         this.budget = budgets;
         this.n = n;
@@ -98,6 +110,10 @@ final class TieLedger {
      */
     long begin(int k, int chunk, int tile, long tiesBefore, long elementsBefore) {
         int f = frontier;
+        if (policy != Guess.ESTIMATE && f < chunks) {
+            tileMode[k][tile] = policy == Guess.ALL ? ALL : NONE;
+            return policy == Guess.ALL ? UNLIMITED : 0;
+        }
         if (f >= chunk) {
             tileMode[k][tile] = EXACT;
             return Math.max(0, budget[k] - prefix[k][chunk] - tiesBefore);
