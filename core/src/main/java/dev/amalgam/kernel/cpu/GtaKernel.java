@@ -2,6 +2,7 @@ package dev.amalgam.kernel.cpu;
 
 import static dev.amalgam.kernel.cpu.Lanes.D;
 import static dev.amalgam.kernel.cpu.Lanes.F;
+import static dev.amalgam.kernel.cpu.Lanes.HALF;
 import static dev.amalgam.kernel.cpu.Lanes.I;
 import static dev.amalgam.kernel.cpu.Lanes.L;
 
@@ -100,7 +101,7 @@ final class GtaKernel {
     private double[][] l1Before;
     private double[][] l1After;
     /** Per DARE model, the keep bits of each vector (from the statistics pass), or null. */
-    private byte[][] maskCache;
+    private short[][] maskCache;
 
     GtaKernel(GtaPass pass, TieLedger.Guess guess) {
         this.t = pass.modelCount();
@@ -210,10 +211,10 @@ final class GtaKernel {
             l1Before = new double[t][chunks];
             l1After = new double[t][chunks];
             long cacheBytes = 0;
-            for (int m = 0; m < t; m++) if (kind[m] == K_DRAW) cacheBytes += n / L + 1;
+            for (int m = 0; m < t; m++) if (kind[m] == K_DRAW) cacheBytes += 2 * (n / L + 1);
             if (cacheBytes > 0 && cacheBytes <= MASK_CACHE_LIMIT) {
-                maskCache = new byte[t][];
-                for (int m = 0; m < t; m++) if (kind[m] == K_DRAW) maskCache[m] = new byte[(int) ((n + L - 1) / L)];
+                maskCache = new short[t][];
+                for (int m = 0; m < t; m++) if (kind[m] == K_DRAW) maskCache[m] = new short[(int) ((n + L - 1) / L)];
             }
             List<StatsWorker> workers = ChunkRunner.run(chunks, i -> new StatsWorker());
             if (ledger != null) {
@@ -269,12 +270,16 @@ final class GtaKernel {
         return Long.expand((1L << taken) - 1, ties);
     }
 
-    private static DoubleVector widen(FloatVector x) {
-        return (DoubleVector) x.convertShape(VectorOperators.F2D, D, 0);
+    /** Lanes [part·HALF, (part + 1)·HALF) of x, widened exactly to double. */
+    private static DoubleVector widen(FloatVector x, int part) {
+        return (DoubleVector) x.convertShape(VectorOperators.F2D, D, part);
     }
 
-    private static FloatVector narrow(DoubleVector x) {
-        return (FloatVector) x.convertShape(VectorOperators.D2F, F, 0);
+    /** Two halves rounded to float and joined (each conversion zeroes the other half's lanes). */
+    private static FloatVector narrow(DoubleVector low, DoubleVector high) {
+        IntVector a = ((FloatVector) low.convertShape(VectorOperators.D2F, F, 0)).reinterpretAsInts();
+        IntVector b = ((FloatVector) high.convertShape(VectorOperators.D2F, F, -1)).reinterpretAsInts();
+        return a.or(b).reinterpretAsFloats();
     }
 
     /** Per-thread state shared by both passes: tie budgets and the band decision. */
@@ -406,14 +411,17 @@ final class GtaKernel {
             int baseType = types[0], modelType = types[m + 1];
             int k = kind[m];
             PhiloxLanes random = philox[m];
-            byte[] cache = maskCache == null ? null : maskCache[m];
+            short[] cache = maskCache == null ? null : maskCache[m];
             int keepKey = keepKey(m), topKey = topKey(m);
             boolean exclude = hasExclude[m];
             long keepLeft = remaining[2 * m], topLeft = remaining[2 * m + 1], keepTies = 0, topTieCount = 0;
+            // 8 partial sums: one 8-lane accumulator taking both halves in turn (L = 16), or a
+            // 4-lane one per half (L = 8).
+            boolean split = HALF < BlockedL1Sum.LANES;
             DoubleVector sumBefore = DoubleVector.fromArray(D, before, 0);
             DoubleVector sumAfter = DoubleVector.fromArray(D, after, 0);
-            DoubleVector altBefore = DoubleVector.fromArray(D, before, BlockedL1Sum.LANES - L);
-            DoubleVector altAfter = DoubleVector.fromArray(D, after, BlockedL1Sum.LANES - L);
+            DoubleVector highBefore = DoubleVector.fromArray(D, before, BlockedL1Sum.LANES - HALF);
+            DoubleVector highAfter = DoubleVector.fromArray(D, after, BlockedL1Sum.LANES - HALF);
             for (long i = from; i < to; i += L) {
                 MemorySegment bs = baseSeg, ms = modelSeg;
                 long at = i, valid = StorageCodec.ALL_LANES;
@@ -447,34 +455,27 @@ final class GtaKernel {
                     }
                 } else if (k == K_DRAW) {
                     keep = random.keepBits(i);
-                    if (cache != null) cache[(int) (i / L)] = (byte) keep;
+                    if (cache != null) cache[(int) (i / L)] = (short) keep;
                 } else {
                     keep = k == K_DROP_ALL ? 0L : -1L;
                 }
-                DoubleVector nextBefore = sumBefore.add(widen(magnitude));
-                DoubleVector nextAfter = sumAfter.add(widen(FloatVector.zero(F).blend(magnitude, VectorMask.fromLong(F, keep))));
-                if (L == BlockedL1Sum.LANES) {
-                    sumBefore = nextBefore;
-                    sumAfter = nextAfter;
+                FloatVector sparse = FloatVector.zero(F).blend(magnitude, VectorMask.fromLong(F, keep));
+                if (split) {
+                    sumBefore = sumBefore.add(widen(magnitude, 0));
+                    highBefore = highBefore.add(widen(magnitude, 1));
+                    sumAfter = sumAfter.add(widen(sparse, 0));
+                    highAfter = highAfter.add(widen(sparse, 1));
                 } else {
-                    // 4-lane vectors alternate between partial sums 0–3 and 4–7; each sub-block has an
-                    // even number of vectors except the tensor's last, which ends the block anyway.
-                    sumBefore = altBefore;
-                    altBefore = nextBefore;
-                    sumAfter = altAfter;
-                    altAfter = nextAfter;
+                    sumBefore = sumBefore.add(widen(magnitude, 0)).add(widen(magnitude, 1));
+                    sumAfter = sumAfter.add(widen(sparse, 0)).add(widen(sparse, 1));
                 }
             }
             if (k == K_BAND) endBand(m, keepLeft, topLeft, keepTies, topTieCount);
-            if (L == BlockedL1Sum.LANES) {
-                sumBefore.intoArray(before, 0);
-                sumAfter.intoArray(after, 0);
-            } else {
-                boolean even = ((to - from + L - 1) / L) % 2 == 0;
-                (even ? sumBefore : altBefore).intoArray(before, 0);
-                (even ? altBefore : sumBefore).intoArray(before, L);
-                (even ? sumAfter : altAfter).intoArray(after, 0);
-                (even ? altAfter : sumAfter).intoArray(after, L);
+            sumBefore.intoArray(before, 0);
+            sumAfter.intoArray(after, 0);
+            if (split) {
+                highBefore.intoArray(before, HALF);
+                highAfter.intoArray(after, HALF);
             }
         }
     }
@@ -582,7 +583,7 @@ final class GtaKernel {
             double r = rescaleValue[m];
             float w = weights[m];
             PhiloxLanes random = philox[m];
-            byte[] cache = maskCache == null ? null : maskCache[m];
+            short[] cache = maskCache == null ? null : maskCache[m];
             int offset = m * SUB;
             long keptCount = 0;
             IntVector worst = IntVector.zero(I);
@@ -621,16 +622,16 @@ final class GtaKernel {
                         keep &= ~(key.compare(VectorOperators.GT, topKey).toLong() | lowest(topTies, topTaken));
                     }
                 } else if (k == K_DRAW) {
-                    keep = cache != null ? cache[(int) (i / L)] & 0xFFL : random.keepBits(i);
+                    keep = cache != null ? cache[(int) (i / L)] & 0xFFFFL : random.keepBits(i);
                 } else {
                     keep = k == K_DROP_ALL ? 0L : -1L;
                 }
                 keptCount += Long.bitCount(keep & valid);
                 d = FloatVector.zero(F).blend(d, VectorMask.fromLong(F, keep));
                 if (op == 1) {
-                    d = narrow(widen(d).mul(r));
+                    d = narrow(widen(d, 0).mul(r), widen(d, 1).mul(r));
                 } else if (op == 2) {
-                    d = narrow(widen(d).div(r));
+                    d = narrow(widen(d, 0).div(r), widen(d, 1).div(r));
                 }
                 d.mul(w).intoArray(weighted, offset + j);
             }
@@ -646,11 +647,16 @@ final class GtaKernel {
         private void electBySum(int len, int sign) {
             long conflict = 0;
             for (int j = 0; j < len; j += L) {
-                DoubleVector sum = DoubleVector.zero(D);
-                for (int m = 0; m < t; m++) sum = sum.add(widen(FloatVector.fromArray(F, weighted, m * SUB + j)));
+                DoubleVector low = DoubleVector.zero(D);
+                DoubleVector high = DoubleVector.zero(D);
+                for (int m = 0; m < t; m++) {
+                    FloatVector x = FloatVector.fromArray(F, weighted, m * SUB + j);
+                    low = low.add(widen(x, 0));
+                    high = high.add(widen(x, 1));
+                }
                 // Sign bit clear and not NaN ⇔ sum ≥ 0; narrowing to float keeps both (the sum is
                 // never −0.0: it starts at +0.0).
-                VectorMask<Integer> negative = narrow(sum).reinterpretAsInts().compare(VectorOperators.UGT, 0x7F800000);
+                VectorMask<Integer> negative = narrow(low, high).reinterpretAsInts().compare(VectorOperators.UGT, 0x7F800000);
                 conflict += disjointSum(j, negative, validAt(j, len));
             }
             conflicts += sign * conflict;
