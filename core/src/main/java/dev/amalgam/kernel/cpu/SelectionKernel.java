@@ -17,14 +17,19 @@ import jdk.incubator.vector.VectorOperators;
  * thread count.
  *
  * <p>Implementation notes. Parts are cut into chunks of at most {@link GtaKernel#CHUNK}
- * elements, read straight from their segments a vector at a time. Pass 1 counts key &gt;&gt;&gt; 16
- * into two interleaved int histograms (even and odd lanes), so that equal neighbouring keys do
- * not wait on each other's increments; pass 2 only touches vectors holding a key of the chosen
- * bucket. Per-thread counts are ints, flushed to longs before they could overflow.
+ * elements, read straight from their segments a vector at a time. Pass 1 writes key &gt;&gt;&gt; 16 of
+ * a sub-block with vectors and counts them with a scalar loop afterwards (reading a lane right
+ * after the vector store that wrote it stalls store forwarding: this was 3× slower); pass 2 stores
+ * every key vector and its hit lanes, and counts the hits of the chosen high bucket afterwards
+ * (into two alternating counter copies, so that runs of one key — bf16 ties — do not chain). Per-thread counts are
+ * ints, flushed to longs before they could overflow. At 16M elements both passes run at
+ * memory speed; the second pass re-reads the inputs (the first pass cannot know which keys to
+ * keep).
  */
 final class SelectionKernel {
 
     private static final int BUCKETS = 1 << 16;
+    private static final int SUB = 1024;
     /** Elements a worker counts before it flushes its int histograms (far below 2^31). */
     private static final long FLUSH = 1L << 30;
 
@@ -65,20 +70,21 @@ final class SelectionKernel {
     private static long[] histogram(List<Chunk> chunks, int highBucket) {
         List<Counter> workers = ChunkRunner.run(chunks.size(), i -> new Counter(chunks, highBucket));
         long[] total = new long[BUCKETS];
-        for (Counter w : workers) {
-            w.flush();
-            for (int b = 0; b < BUCKETS; b++) total[b] += w.totals[b];
-        }
+        for (Counter w : workers) w.flushInto(total);
         return total;
     }
 
     private static final class Counter implements ChunkRunner.Worker {
         private final List<Chunk> chunks;
         private final int highBucket;
-        private final int[] even = new int[BUCKETS];
-        private final int[] odd = new int[BUCKETS];
-        private final long[] totals = new long[BUCKETS];
-        private final int[] keys = new int[L];
+        /** Pass 1: bucket b at b; pass 2: two copies of bucket b at 2b and 2b + 1. */
+        private final int[] counts = new int[2 * BUCKETS];
+        /** Counts flushed before they could overflow (only for more than 2^30 elements per thread). */
+        private long[] flushed;
+        /** Keys of one sub-block: written by vectors, counted by a scalar loop afterwards (a scalar
+         * load right after the vector store that wrote it would stall store forwarding). */
+        private final int[] keys = new int[SUB];
+        private final long[] hitBits = new long[SUB / L];
         private long counted;
 
         Counter(List<Chunk> chunks, int highBucket) {
@@ -92,44 +98,81 @@ final class SelectionKernel {
             if (counted > FLUSH) flush();
             counted += chunk.len();
             long end = chunk.start() + chunk.len();
-            int[] k = keys;
-            for (long i = chunk.start(); i < end; i += L) {
-                MemorySegment b = chunk.base(), m = chunk.model();
-                long at = i, valid = StorageCodec.ALL_LANES;
-                if (i + L > end) {
-                    chunk.tail().fill();
-                    b = chunk.tail().in[0];
-                    m = chunk.tail().in[1];
-                    at = 0;
-                    valid = StorageCodec.validBits(end - i);
-                }
-                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
-                        .reinterpretAsInts().and(0x7FFFFFFF);
+            for (long s = chunk.start(); s < end; s += SUB) {
+                int len = (int) Math.min(SUB, end - s);
                 if (highBucket < 0) {
-                    if (valid == StorageCodec.ALL_LANES) {
-                        key.lanewise(VectorOperators.LSHR, 16).intoArray(k, 0);
-                        for (int j = 0; j < L; j += 2) {
-                            even[k[j]]++;
-                            odd[k[j + 1]]++;
-                        }
-                    } else {
-                        key.lanewise(VectorOperators.LSHR, 16).intoArray(k, 0);
-                        for (int j = 0; j < L; j++) if ((valid >>> j & 1) != 0) even[k[j]]++;
-                    }
+                    highKeys(chunk, s, len);
+                    int[] k = keys;
+                    for (int j = 0; j < len; j++) counts[k[j]]++;
                 } else {
-                    long hits = key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).toLong() & valid;
-                    if (hits == 0) continue;
-                    key.intoArray(k, 0);
-                    for (; hits != 0; hits &= hits - 1) even[k[Long.numberOfTrailingZeros(hits)] & 0xFFFF]++;
+                    lowKeys(chunk, s, len);
                 }
             }
         }
 
-        void flush() {
+        /** key &gt;&gt;&gt; 16 of elements [start, start + len) into {@link #keys}. */
+        private void highKeys(Chunk chunk, long start, int len) {
+            for (int j = 0; j < len; j += L) {
+                long i = start + j;
+                MemorySegment b = chunk.base(), m = chunk.model();
+                long at = i;
+                if (i + L > chunk.start() + chunk.len()) {
+                    chunk.tail().fill();
+                    b = chunk.tail().in[0];
+                    m = chunk.tail().in[1];
+                    at = 0;
+                }
+                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
+                        .reinterpretAsInts().and(0x7FFFFFFF);
+                key.lanewise(VectorOperators.LSHR, 16).intoArray(keys, j);
+            }
+        }
+
+        /** Counts key &amp; 0xFFFF of the elements in [start, start + len) whose key is in the high bucket. */
+        private void lowKeys(Chunk chunk, long start, int len) {
+            int vectors = (len + L - 1) / L;
+            for (int v = 0; v < vectors; v++) {
+                long i = start + (long) v * L;
+                MemorySegment b = chunk.base(), m = chunk.model();
+                long at = i, valid = StorageCodec.ALL_LANES;
+                if (i + L > chunk.start() + chunk.len()) {
+                    chunk.tail().fill();
+                    b = chunk.tail().in[0];
+                    m = chunk.tail().in[1];
+                    at = 0;
+                    valid = StorageCodec.validBits(chunk.start() + chunk.len() - i);
+                }
+                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
+                        .reinterpretAsInts().and(0x7FFFFFFF);
+                hitBits[v] = key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).toLong() & valid;
+                key.intoArray(keys, v * L);
+            }
+            // Counted after the vector loop, when the keys are long stored (see highKeys); two
+            // counter copies alternate so that runs of equal keys (bf16 ties) do not chain.
+            int[] k = keys;
+            int copy = 0;
+            for (int v = 0; v < vectors; v++) {
+                for (long hits = hitBits[v]; hits != 0; hits &= hits - 1) {
+                    int key = k[v * L + Long.numberOfTrailingZeros(hits)];
+                    counts[(key & 0xFFFF) << 1 | copy]++;
+                    copy ^= 1;
+                }
+            }
+        }
+
+        private void flush() {
+            if (flushed == null) flushed = new long[BUCKETS];
+            flushInto(flushed);
+        }
+
+        void flushInto(long[] total) {
             for (int b = 0; b < BUCKETS; b++) {
-                totals[b] += even[b] + (long) odd[b];
-                even[b] = 0;
-                odd[b] = 0;
+                total[b] += highBucket < 0 ? counts[b] : (long) counts[2 * b] + counts[2 * b + 1];
+            }
+            java.util.Arrays.fill(counts, 0);
+            if (flushed != null && flushed != total) {
+                for (int b = 0; b < BUCKETS; b++) total[b] += flushed[b];
+                flushed = null;
             }
             counted = 0;
         }
