@@ -30,16 +30,20 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Implementation notes.
  * <ul>
- * <li>One read of every input and one write of the output: per vector of {@link Lanes#L}
- * elements the loop loads θ0 and every θ_m straight from their segments (any storage dtype),
- * and does δ, sparsify, rescale, weight, election and the disjoint sum in registers before it
- * stores the output vector. Per element the order of operations is the reference's: δ = θ − θ0,
- * sparsify, rescale (double), weight, elect (double sum or sign count in model order), masked
- * float sum and divisor in model order, divide, × λ, + θ0, round to the output dtype. No FMA (the
- * Vector API never fuses mul and add). The weighted δ of each model waits in a tiny per-thread
- * array (L1-resident) between the election and the disjoint sum.
- * <li>Lane decisions (keep, tie, conflict) travel as scalar lane bits ({@code long}), and every
- * vector value is computed in the loop: C2 then keeps all vectors in registers (no boxing).
+ * <li>One read of every input and one write of the output, straight from and to their segments
+ * (any storage dtype, converted in registers; no bulk copy). Work goes by sub-blocks of
+ * {@link #SUB} elements whose scratch stays in L1: θ0 widened once; per model δ, sparsify,
+ * rescale and weight in one loop; election and disjoint sum in one loop; × λ, + θ0 and the store
+ * in one loop. Per element the order of operations is the reference's: δ = θ − θ0, sparsify,
+ * rescale (double), weight, elect (double sum or sign count in model order), masked float sum and
+ * divisor in model order, divide, × λ, + θ0, round to the output dtype. No FMA (the Vector API
+ * never fuses mul and add).
+ * <li>Each loop is small enough for C2 to compile whole: vectors never cross a call that is not
+ * inlined (that boxes them: a single-loop version hit C2's inlining node limit and allocated a
+ * vector per iteration), and no loop contains a call at all, not even a rare one (that stops
+ * unrolling: 2× slower). Lane decisions (keep, ties, conflicts) travel as scalar lane bits
+ * ({@code long}); the band's tie budgets live in locals during a loop and are taken branch-free
+ * with PDEP, since bf16 data meets a tie in every other vector.
  * <li>Chunks of {@link #CHUNK} elements (= the L1 block, so per-chunk L1 sums are exactly the
  * blocks of {@link BlockedL1Sum}) run on all cores in any order. Trim ties whose budget is cut
  * somewhere inside the tensor are settled by the {@link TieLedger}: tiles guess when the prefix is
