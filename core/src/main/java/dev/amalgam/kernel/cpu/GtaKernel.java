@@ -660,7 +660,7 @@ final class GtaKernel {
                 }
                 // Sign bit clear and not NaN ⇔ sum ≥ 0; narrowing to float keeps both (the sum is
                 // never −0.0: it starts at +0.0).
-                VectorMask<Integer> negative = narrow(low, high).reinterpretAsInts().compare(VectorOperators.UGT, 0x7F800000);
+                long negative = narrow(low, high).reinterpretAsInts().compare(VectorOperators.UGT, 0x7F800000).toLong();
                 conflict += disjointSum(j, negative, validAt(j, len));
             }
             conflicts += sign * conflict;
@@ -675,7 +675,7 @@ final class GtaKernel {
                     FloatVector x = FloatVector.fromArray(F, weighted, m * SUB + j);
                     count = count.add(1, x.compare(VectorOperators.GT, 0f).cast(I)).sub(1, x.compare(VectorOperators.LT, 0f).cast(I));
                 }
-                conflict += disjointSum(j, count.compare(VectorOperators.LT, 0), validAt(j, len));
+                conflict += disjointSum(j, count.compare(VectorOperators.LT, 0).toLong(), validAt(j, len));
             }
             conflicts += sign * conflict;
         }
@@ -685,11 +685,13 @@ final class GtaKernel {
         }
 
         /**
-         * The masked sum and divisor of the contributions whose sign is the elected one (the lanes of
-         * {@code negative} elect −), in model order; returns the conflicted valid lanes.
+         * The masked sum and divisor of the contributions whose sign is the elected one (lanes whose
+         * bit is set in {@code negative} elect −), in model order; returns the conflicted valid
+         * lanes. The election comes as lane bits, not a mask: if C2 does not inline this method
+         * (T = 8 makes callers big), a mask argument would be boxed on every call.
          */
-        private int disjointSum(int j, VectorMask<Integer> negative, long valid) {
-            IntVector flip = IntVector.zero(I).blend(0x80000000, negative);
+        private int disjointSum(int j, long negative, long valid) {
+            IntVector flip = IntVector.zero(I).blend(0x80000000, VectorMask.fromLong(I, negative));
             FloatVector mixed = FloatVector.zero(F);
             FloatVector divisor = FloatVector.zero(F);
             long conflict = 0;
