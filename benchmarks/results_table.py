@@ -3,6 +3,7 @@
 import datetime, glob, json, os, platform, subprocess, sys
 
 out_dir, script = sys.argv[1], sys.argv[2]
+baseline_dir = sys.argv[3] if len(sys.argv) > 3 else None
 
 def sh(cmd):
     try:
@@ -10,9 +11,15 @@ def sh(cmd):
     except Exception:
         return "?"
 
-rows = []
-for path in sorted(glob.glob(os.path.join(out_dir, "*.json"))):
-    for r in json.load(open(path)):
+def load(directory):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+        rows.extend(json.load(open(path)))
+    return rows
+
+def parse(results):
+    rows = []
+    for r in results:
         ops = r["primaryMetric"]["score"]
         sec = r.get("secondaryMetrics", {}).get("bytes")
         rows.append({
@@ -22,6 +29,10 @@ for path in sorted(glob.glob(os.path.join(out_dir, "*.json"))):
             "gbs": sec["score"] / 1e9 if sec else float("nan"),
             "jvm": r.get("vmVersion", "?"),
         })
+    return rows
+
+rows = parse(load(out_dir))
+before = parse(load(baseline_dir)) if baseline_dir else []
 
 copies = [r for r in rows if r["bench"] == "MemoryCopyBenchmark"]
 copy_bw = max((r["gbs"] for r in copies), default=float("nan"))
@@ -31,6 +42,7 @@ def key(r, **override):
     return (r["bench"], tuple(sorted(p.items())))
 
 by_key = {key(r): r for r in rows}
+before_key = {key(r): r for r in before}
 family = {"GtaBenchmark": "gta", "SelectionBenchmark": "selectLargest", "LinearBenchmark": "linear"}
 
 print("# Benchmark results\n")
@@ -40,10 +52,14 @@ print("`MemorySegment.copy` of a 256 MiB off-heap buffer, counted the same way (
 print(f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
 model = sh("lscpu | sed -n 's/^Model name: *//p'")
 memory = sh("free -g | awk '/^Mem:/{print $2}'")
-load = sh("cut -d' ' -f1-3 /proc/loadavg")
+try:
+    samples = [float(x) for x in open(os.path.join(out_dir, "loadavg.txt")).read().split()]
+    load_text = f"{min(samples):.1f}–{max(samples):.1f} (1-minute average sampled every 10 s, median {sorted(samples)[len(samples) // 2]:.1f})"
+except (OSError, ValueError):
+    load_text = sh("cut -d' ' -f1-3 /proc/loadavg")
 jvm = rows[0]["jvm"] if rows else "?"
 print(f"- Machine: {model}, {os.cpu_count()} cores, {memory} GiB memory, {platform.system()} {platform.release()}")
-print(f"- JVM: {jvm}; load average when the table was written: {load} (the machine is shared)")
+print(f"- JVM: {jvm}; load average during the run: {load_text} on {os.cpu_count()} cores (the machine is shared with other jobs)")
 print(f"- Command: `{script}`; the JMH invocations it ran:")
 print("```")
 print(open(os.path.join(out_dir, "commands.txt")).read().strip())
@@ -57,9 +73,11 @@ for r in copies:
     print(f"| {r['params'].get('threads')} | {r['ms']:.1f} | {r['gbs']:.2f} |")
 print(f"\nCopy bandwidth used as 100%: **{copy_bw:.2f} GB/s** (the best of the above).\n")
 print("## Kernels\n")
-print("`x ref` = speed-up over the reference backend at the same parameters (1M elements only).\n")
-print("| kernel | method | backend | dtype | T | elements | ms/op | GB/s | % of copy | x ref |")
-print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("`x ref` = speed-up over the reference backend at the same parameters (measured at 1M elements, T = 4 and")
+print("linear T = 2, 8 only). `before` = ms/op of the same benchmark before the fast backend's rewrite")
+print("(`benchmarks/baseline/`, a run at load 5–7 with 1 warm-up + 2 iterations; compare with care).\n")
+print("| kernel | method | backend | dtype | T | elements | ms/op | GB/s | % of copy | x ref | before ms/op |")
+print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 order = {"selectLargest": 0, "gta": 1, "linear": 2}
 kernel_rows = [r for r in rows if r["bench"] in family]
 kernel_rows.sort(key=lambda r: (order[family[r["bench"]]], r["params"].get("method", ""), r["params"].get("dtype"),
@@ -68,5 +86,7 @@ for r in kernel_rows:
     p = r["params"]
     ref = by_key.get(key(r, backend="reference"))
     speedup = f"{ref['ms'] / r['ms']:.1f}" if ref and p["backend"] != "reference" else ""
+    old = before_key.get(key(r)) if p["backend"] != "reference" else None
+    was = f"{old['ms']:.2f}" if old else ""
     print(f"| {family[r['bench']]} | {p.get('method', '')} | {p['backend']} | {p['dtype']} | {p.get('models', 1)} | "
-          f"{int(p['size']):,} | {r['ms']:.2f} | {r['gbs']:.2f} | {100 * r['gbs'] / copy_bw:.0f}% | {speedup} |")
+          f"{int(p['size']):,} | {r['ms']:.2f} | {r['gbs']:.2f} | {100 * r['gbs'] / copy_bw:.0f}% | {speedup} | {was} |")

@@ -15,12 +15,24 @@ import java.util.List;
  * {@link dev.amalgam.kernel.BlockedL1Sum}).
  *
  * <p>Implementation notes. Stateless between calls; each call splits its tensor into 64K-element
- * chunks run by {@link ChunkRunner} on a shared daemon fork/join pool. Results never depend on
- * the thread count: selections are functions of merged histogram counts, trims use flat-order
- * tie prefixes, reductions combine per-chunk values in chunk order. Scratch is per worker, made
- * once per call. See {@link GtaKernel}, {@link SelectionKernel}, {@link LinearKernel}.
+ * chunks run by {@link ChunkRunner} on a shared daemon fork/join pool. Inputs are read straight
+ * from their (usually memory-mapped) segments. Results never depend on the thread count or the
+ * schedule: selections are functions of merged histogram counts, trims take ties in flat order
+ * through the {@link TieLedger}, reductions combine per-chunk values in chunk order. Scratch is
+ * per worker, made once per call. See {@link GtaKernel}, {@link SelectionKernel}, {@link LinearKernel}.
  */
 public final class FastCpuKernels implements KernelBackend {
+
+    private final TieLedger.Guess guess;
+
+    public FastCpuKernels() {
+        this(TieLedger.Guess.ESTIMATE);
+    }
+
+    /** With forced tie guesses (tests: every guess is checked and wrong ones recomputed). */
+    FastCpuKernels(TieLedger.Guess guess) {
+        this.guess = guess;
+    }
 
     @Override
     public String name() {
@@ -34,7 +46,7 @@ public final class FastCpuKernels implements KernelBackend {
 
     @Override
     public GtaResult gta(GtaPass pass) {
-        return new GtaKernel(pass).run();
+        return new GtaKernel(pass, guess).run();
     }
 
     @Override

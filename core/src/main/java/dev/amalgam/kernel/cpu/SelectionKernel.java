@@ -1,13 +1,12 @@
 package dev.amalgam.kernel.cpu;
 
-import static dev.amalgam.kernel.cpu.Lanes.F;
 import static dev.amalgam.kernel.cpu.Lanes.L;
 
 import dev.amalgam.kernel.DeltaSource;
 import dev.amalgam.kernel.MagnitudeThreshold;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -18,14 +17,24 @@ import jdk.incubator.vector.VectorOperators;
  * thread count.
  *
  * <p>Implementation notes. Parts are cut into chunks of at most {@link GtaKernel#CHUNK}
- * elements; keys (|δ| bits) are computed with vectors into a scratch array and counted with
- * scalar increments. Pass 2 skips vectors with no key in the chosen high bucket.
+ * elements, read straight from their segments a vector at a time. Pass 1 writes key &gt;&gt;&gt; 16 of
+ * a sub-block with vectors and counts them with a scalar loop afterwards (reading a lane right
+ * after the vector store that wrote it stalls store forwarding: this was 3× slower); pass 2 stores
+ * every key vector and its hit lanes, and counts the hits of the chosen high bucket afterwards
+ * (into two alternating counter copies, so that runs of one key — bf16 ties — do not chain). Per-thread counts are
+ * ints, flushed to longs before they could overflow. At 16M elements both passes run at
+ * memory speed; the second pass re-reads the inputs (the first pass cannot know which keys to
+ * keep).
  */
 final class SelectionKernel {
 
-    private static final int SUB = GtaKernel.SUB;
+    private static final int BUCKETS = 1 << 16;
+    private static final int SUB = 1024;
+    /** Elements a worker counts before it flushes its int histograms (far below 2^31). */
+    private static final long FLUSH = 1L << 30;
 
-    private record Chunk(DeltaSource part, long start, int len) {
+    private record Chunk(MemorySegment base, int baseType, MemorySegment model, int modelType, long start, int len,
+                         StorageCodec.Tail tail) {
     }
 
     private SelectionKernel() {
@@ -38,8 +47,13 @@ final class SelectionKernel {
         if (k >= n) return MagnitudeThreshold.KEEP_ALL;
         List<Chunk> chunks = new ArrayList<>();
         for (DeltaSource p : parts) {
-            for (long s = 0; s < p.elementCount(); s += GtaKernel.CHUNK) {
-                chunks.add(new Chunk(p, s, (int) Math.min(GtaKernel.CHUNK, p.elementCount() - s)));
+            MemorySegment b = p.base().data(), m = p.model().data();
+            int bt = StorageCodec.code(p.base()), mt = StorageCodec.code(p.model());
+            long count = p.elementCount();
+            StorageCodec.Tail tail = count % L == 0 ? null
+                    : new StorageCodec.Tail(new MemorySegment[] {b, m}, new int[] {bt, mt}, count);
+            for (long s = 0; s < count; s += GtaKernel.CHUNK) {
+                chunks.add(new Chunk(b, bt, m, mt, s, (int) Math.min(GtaKernel.CHUNK, count - s), tail));
             }
         }
         long[] high = histogram(chunks, -1);
@@ -55,21 +69,23 @@ final class SelectionKernel {
     /** highBucket &lt; 0: counts of key &gt;&gt;&gt; 16; else counts of key &amp; 0xFFFF among keys in that bucket. */
     private static long[] histogram(List<Chunk> chunks, int highBucket) {
         List<Counter> workers = ChunkRunner.run(chunks.size(), i -> new Counter(chunks, highBucket));
-        long[] total = new long[1 << 16];
-        for (Counter w : workers) {
-            for (int b = 0; b < total.length; b++) total[b] += w.counts[b];
-        }
+        long[] total = new long[BUCKETS];
+        for (Counter w : workers) w.flushInto(total);
         return total;
     }
 
     private static final class Counter implements ChunkRunner.Worker {
         private final List<Chunk> chunks;
         private final int highBucket;
-        private final long[] counts = new long[1 << 16];
-        private final float[] baseValues = new float[SUB];
-        private final float[] modelValues = new float[SUB];
+        /** Pass 1: bucket b at b; pass 2: two copies of bucket b at 2b and 2b + 1. */
+        private final int[] counts = new int[2 * BUCKETS];
+        /** Counts flushed before they could overflow (only for more than 2^30 elements per thread). */
+        private long[] flushed;
+        /** Keys of one sub-block: written by vectors, counted by a scalar loop afterwards (a scalar
+         * load right after the vector store that wrote it would stall store forwarding). */
         private final int[] keys = new int[SUB];
-        private final short[] raw = new short[SUB];
+        private final long[] hitBits = new long[SUB / L];
+        private long counted;
 
         Counter(List<Chunk> chunks, int highBucket) {
             this.chunks = chunks;
@@ -79,32 +95,86 @@ final class SelectionKernel {
         @Override
         public void run(int c) {
             Chunk chunk = chunks.get(c);
-            for (int s = 0; s < chunk.len(); s += SUB) {
-                int len = Math.min(SUB, chunk.len() - s);
-                long start = chunk.start() + s;
-                StorageCodec.load(chunk.part().base(), start, len, baseValues, raw);
-                StorageCodec.load(chunk.part().model(), start, len, modelValues, raw);
+            if (counted > FLUSH) flush();
+            counted += chunk.len();
+            long end = chunk.start() + chunk.len();
+            for (long s = chunk.start(); s < end; s += SUB) {
+                int len = (int) Math.min(SUB, end - s);
                 if (highBucket < 0) {
-                    for (int i = 0; i < len; i += L) key(i).intoArray(keys, i);
-                    for (int i = 0; i < len; i++) counts[keys[i] >>> 16]++;
+                    highKeys(chunk, s, len);
+                    int[] k = keys;
+                    for (int j = 0; j < len; j++) counts[k[j]]++;
                 } else {
-                    for (int i = 0; i < len; i += L) {
-                        IntVector key = key(i);
-                        if (!key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).anyTrue()) continue;
-                        key.intoArray(keys, i);
-                        int end = Math.min(L, len - i);
-                        for (int j = 0; j < end; j++) {
-                            int kj = keys[i + j];
-                            if (kj >>> 16 == highBucket) counts[kj & 0xFFFF]++;
-                        }
-                    }
+                    lowKeys(chunk, s, len);
                 }
             }
         }
 
-        private IntVector key(int i) {
-            FloatVector d = FloatVector.fromArray(F, modelValues, i).sub(FloatVector.fromArray(F, baseValues, i));
-            return d.reinterpretAsInts().and(0x7FFFFFFF);
+        /** key &gt;&gt;&gt; 16 of elements [start, start + len) into {@link #keys}. */
+        private void highKeys(Chunk chunk, long start, int len) {
+            for (int j = 0; j < len; j += L) {
+                long i = start + j;
+                MemorySegment b = chunk.base(), m = chunk.model();
+                long at = i;
+                if (i + L > chunk.start() + chunk.len()) {
+                    chunk.tail().fill();
+                    b = chunk.tail().in[0];
+                    m = chunk.tail().in[1];
+                    at = 0;
+                }
+                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
+                        .reinterpretAsInts().and(0x7FFFFFFF);
+                key.lanewise(VectorOperators.LSHR, 16).intoArray(keys, j);
+            }
+        }
+
+        /** Counts key &amp; 0xFFFF of the elements in [start, start + len) whose key is in the high bucket. */
+        private void lowKeys(Chunk chunk, long start, int len) {
+            int vectors = (len + L - 1) / L;
+            for (int v = 0; v < vectors; v++) {
+                long i = start + (long) v * L;
+                MemorySegment b = chunk.base(), m = chunk.model();
+                long at = i, valid = StorageCodec.ALL_LANES;
+                if (i + L > chunk.start() + chunk.len()) {
+                    chunk.tail().fill();
+                    b = chunk.tail().in[0];
+                    m = chunk.tail().in[1];
+                    at = 0;
+                    valid = StorageCodec.validBits(chunk.start() + chunk.len() - i);
+                }
+                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
+                        .reinterpretAsInts().and(0x7FFFFFFF);
+                hitBits[v] = key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).toLong() & valid;
+                key.intoArray(keys, v * L);
+            }
+            // Counted after the vector loop, when the keys are long stored (see highKeys); two
+            // counter copies alternate so that runs of equal keys (bf16 ties) do not chain.
+            int[] k = keys;
+            int copy = 0;
+            for (int v = 0; v < vectors; v++) {
+                for (long hits = hitBits[v]; hits != 0; hits &= hits - 1) {
+                    int key = k[v * L + Long.numberOfTrailingZeros(hits)];
+                    counts[(key & 0xFFFF) << 1 | copy]++;
+                    copy ^= 1;
+                }
+            }
+        }
+
+        private void flush() {
+            if (flushed == null) flushed = new long[BUCKETS];
+            flushInto(flushed);
+        }
+
+        void flushInto(long[] total) {
+            for (int b = 0; b < BUCKETS; b++) {
+                total[b] += highBucket < 0 ? counts[b] : (long) counts[2 * b] + counts[2 * b + 1];
+            }
+            java.util.Arrays.fill(counts, 0);
+            if (flushed != null && flushed != total) {
+                for (int b = 0; b < BUCKETS; b++) total[b] += flushed[b];
+                flushed = null;
+            }
+            counted = 0;
         }
     }
 }

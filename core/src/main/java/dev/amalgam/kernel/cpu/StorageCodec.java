@@ -5,8 +5,11 @@ import static dev.amalgam.kernel.cpu.Lanes.I;
 import static dev.amalgam.kernel.cpu.Lanes.L;
 import static dev.amalgam.kernel.cpu.Lanes.S;
 
+import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.Tensor;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -14,101 +17,134 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Moves a run of elements between a tensor's storage (F32, F16, BF16, little-endian) and a
- * float32 scratch array, converting with vectors on the way.
+ * Loads and stores {@link Lanes#L} consecutive elements of a tensor's storage (F32, F16, BF16,
+ * little-endian) as one float32 vector, converting on the way; the kernels read the (usually
+ * memory-mapped) segments directly, with no bulk copy to the heap.
  *
- * <p>Implementation notes. A bulk {@link MemorySegment#copy} brings the raw bytes into a heap
- * array (any segment kind, any alignment, byte order handled), then vectors widen them. Widening
- * is exact: bf16 is a 16-bit shift; f16 puts exponent and mantissa 13 bits up and multiplies by
- * 2^112, which is exact for normals and subnormals alike, with Inf/NaN patched to exponent 255.
- * Narrowing to bf16 is the RNE rule of {@link dev.amalgam.tensor.DTypeConversion} on integer
- * lanes; narrowing to f16 uses {@link Float#floatToFloat16} (an intrinsic). Arrays are at least
- * {@link Lanes#roundUp} of the run long; lanes past the run hold junk and are never stored.
+ * <p>Implementation notes. Widening is exact: bf16 is a 16-bit shift; f16 puts exponent and
+ * mantissa 13 bits up and multiplies by 2^112, which is exact for normals and subnormals alike,
+ * with Inf/NaN patched to exponent 255. Narrowing to bf16 is the RNE rule of
+ * {@link dev.amalgam.tensor.DTypeConversion} on integer lanes; narrowing to f16 uses
+ * {@link Float#floatToFloat16} (an intrinsic) lane by lane. Types are small int codes so that the
+ * switches inline into the kernels' loops. A tensor whose length is not a multiple of L has its
+ * last vector copied to a zero-padded {@link Tail} and processed there; kernels mask their
+ * counts with the valid lanes.
  */
 final class StorageCodec {
+
+    static final int F32 = 0;
+    static final int BF16 = 1;
+    static final int F16 = 2;
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private StorageCodec() {
     }
 
-    /** Reads elements [start, start + len) of {@code t} into {@code dst[0, len)}. */
-    static void load(Tensor t, long start, int len, float[] dst, short[] raw) {
-        MemorySegment data = t.data();
-        switch (t.dtype()) {
-            case F32 -> MemorySegment.copy(data, Tensor.F32_LE, start * 4, dst, 0, len);
-            case BF16 -> {
-                MemorySegment.copy(data, Tensor.I16_LE, start * 2, raw, 0, len);
-                for (int i = 0; i < len; i += L) {
-                    IntVector bits = (IntVector) ShortVector.fromArray(S, raw, i).convertShape(VectorOperators.S2I, I, 0);
-                    bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, i);
-                }
-            }
-            case F16 -> {
-                MemorySegment.copy(data, Tensor.I16_LE, start * 2, raw, 0, len);
-                for (int i = 0; i < len; i += L) {
-                    IntVector h = (IntVector) ShortVector.fromArray(S, raw, i).convertShape(VectorOperators.S2I, I, 0);
-                    IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-                    IntVector magnitude = h.and(0x7FFF);
-                    IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-                    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-                    VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
-                    IntVector bits = finite.blend(shifted.or(0x7F800000), special).or(sign);
-                    bits.reinterpretAsFloats().intoArray(dst, i);
-                }
-            }
+    static int code(Tensor t) {
+        return switch (t.dtype()) {
+            case F32 -> F32;
+            case BF16 -> BF16;
+            case F16 -> F16;
             default -> throw new IllegalArgumentException("tensor " + t.name() + ": dtype " + t.dtype() + " is not mergeable");
-        }
+        };
     }
 
-    /** True if any of {@code x[0, len)} is NaN or ±Inf. */
-    static boolean anyNonFinite(float[] x, int len) {
-        for (int i = 0; i < len; i += L) {
-            IntVector bits = FloatVector.fromArray(F, x, i).reinterpretAsInts();
-            VectorMask<Integer> special = bits.and(0x7F800000).compare(VectorOperators.EQ, 0x7F800000);
-            if (special.and(Lanes.valid(i, len).cast(I)).anyTrue()) return true;
-        }
-        return false;
+    static int bytes(int code) {
+        return code == F32 ? 4 : 2;
+    }
+
+    /** Elements index … index + L − 1 widened to float32. */
+    static FloatVector load(MemorySegment seg, int code, long index) {
+        if (code == F32) return FloatVector.fromMemorySegment(F, seg, index * 4, LE);
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, index * 2, LE).convertShape(VectorOperators.S2I, I, 0);
+        if (code == BF16) return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector magnitude = h.and(0x7FFF);
+        IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+        IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
+        return finite.blend(shifted.or(0x7F800000), special).or(sign).reinterpretAsFloats();
     }
 
     /**
-     * Writes {@code src[0, len)} to elements [start, start + len) of {@code t}, rounding to nearest
-     * even; returns how many stored values are NaN or ±Inf.
+     * Stores v at elements index … index + L − 1, rounding to nearest even; returns how many of the
+     * stored values in the {@code valid} lanes are NaN or ±Inf. {@code tmp} holds L floats (f16 path).
      */
-    static long store(Tensor t, long start, int len, float[] src, short[] raw) {
-        MemorySegment data = t.data();
-        long nonFinite = 0;
-        switch (t.dtype()) {
-            case F32 -> {
-                for (int i = 0; i < len; i += L) {
-                    IntVector bits = FloatVector.fromArray(F, src, i).reinterpretAsInts();
-                    VectorMask<Integer> special = bits.and(0x7F800000).compare(VectorOperators.EQ, 0x7F800000);
-                    nonFinite += special.and(Lanes.valid(i, len).cast(I)).trueCount();
-                }
-                MemorySegment.copy(src, 0, data, Tensor.F32_LE, start * 4, len);
-            }
-            case BF16 -> {
-                for (int i = 0; i < len; i += L) {
-                    IntVector x = FloatVector.fromArray(F, src, i).reinterpretAsInts();
-                    VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
-                    IntVector lsb = x.lanewise(VectorOperators.LSHR, 16).and(1);
-                    IntVector rounded = x.add(0x7FFF).add(lsb).lanewise(VectorOperators.LSHR, 16);
-                    IntVector quiet = x.lanewise(VectorOperators.LSHR, 16).or(0x0040);
-                    IntVector bf = rounded.blend(quiet, nan);
-                    VectorMask<Integer> special = bf.and(0x7F80).compare(VectorOperators.EQ, 0x7F80);
-                    nonFinite += special.and(Lanes.valid(i, len).cast(I)).trueCount();
-                    bf.convertShape(VectorOperators.I2S, S, 0).reinterpretAsShorts().intoArray(raw, i);
-                }
-                MemorySegment.copy(raw, 0, data, Tensor.I16_LE, start * 2, len);
-            }
-            case F16 -> {
-                for (int i = 0; i < len; i++) {
-                    short h = Float.floatToFloat16(src[i]);
-                    raw[i] = h;
-                    if ((h & 0x7C00) == 0x7C00) nonFinite++;
-                }
-                MemorySegment.copy(raw, 0, data, Tensor.I16_LE, start * 2, len);
-            }
-            default -> throw new IllegalArgumentException("tensor " + t.name() + ": dtype " + t.dtype() + " is not mergeable");
+    static int store(MemorySegment seg, int code, long index, FloatVector v, long valid, float[] tmp) {
+        if (code == F32) {
+            v.intoMemorySegment(seg, index * 4, LE);
+            IntVector bits = v.reinterpretAsInts();
+            return Long.bitCount(bits.and(0x7F800000).compare(VectorOperators.EQ, 0x7F800000).toLong() & valid);
+        }
+        if (code == BF16) {
+            IntVector x = v.reinterpretAsInts();
+            VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            IntVector high = x.lanewise(VectorOperators.LSHR, 16);
+            IntVector rounded = x.add(0x7FFF).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
+            IntVector bf = rounded.blend(high.or(0x0040), nan);
+            bf.convertShape(VectorOperators.I2S, S, 0).reinterpretAsShorts().intoMemorySegment(seg, index * 2, LE);
+            return Long.bitCount(bf.and(0x7F80).compare(VectorOperators.EQ, 0x7F80).toLong() & valid);
+        }
+        v.intoArray(tmp, 0);
+        int nonFinite = 0;
+        for (int j = 0; j < L; j++) {
+            short h = Float.floatToFloat16(tmp[j]);
+            seg.set(Tensor.I16_LE, (index + j) * 2, h);
+            if ((h & 0x7C00) == 0x7C00 && (valid >>> j & 1) != 0) nonFinite++;
         }
         return nonFinite;
+    }
+
+    /** Lane bits of a whole vector. */
+    static final long ALL_LANES = (1L << L) - 1;
+
+    /** Lane bits of valid lanes when {@code count} (≥ 1) elements remain. */
+    static long validBits(long count) {
+        return count >= L ? ALL_LANES : (1L << count) - 1;
+    }
+
+    /**
+     * A zero-padded copy of the last, partial vector of some tensors, so that the kernels can run
+     * their full-vector code on it. One per worker; the padding stays zero because every refill
+     * copies the same number of elements.
+     */
+    static final class Tail {
+        final MemorySegment[] in;
+        final MemorySegment out;
+        private final MemorySegment[] sources;
+        private final int[] codes;
+        private final long first;
+        private final int count;
+
+        /** The partial vector starting at {@code first} of tensors with n elements. */
+        Tail(MemorySegment[] sources, int[] codes, long n) {
+            this.sources = sources;
+            this.codes = codes;
+            this.first = n / L * L;
+            this.count = (int) (n - first);
+            Arena arena = Arena.ofAuto();
+            in = new MemorySegment[sources.length];
+            for (int j = 0; j < sources.length; j++) in[j] = arena.allocate(4L * L, 64);
+            out = arena.allocate(4L * L, 64);
+        }
+
+        long first() {
+            return first;
+        }
+
+        /** Copies the inputs' partial vector into {@link #in}. */
+        void fill() {
+            for (int j = 0; j < sources.length; j++) {
+                int size = bytes(codes[j]);
+                MemorySegment.copy(sources[j], first * size, in[j], 0, (long) count * size);
+            }
+        }
+
+        /** Copies the valid part of {@link #out} to the output. */
+        void flush(MemorySegment target, int outCode) {
+            int size = bytes(outCode);
+            MemorySegment.copy(out, 0, target, first * size, (long) count * size);
+        }
     }
 }
