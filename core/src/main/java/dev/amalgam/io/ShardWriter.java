@@ -103,6 +103,9 @@ public final class ShardWriter implements AutoCloseable {
     private final Map<String, Slot> slots = new HashMap<>();
     private final Set<String> handedOut = ConcurrentHashMap.newKeySet();
     private volatile State state = State.OPEN;
+    /** Writes finished tensors back to disk while the merge computes the next ones (see {@link #written}). */
+    private java.util.concurrent.ExecutorService flusher;
+    private final List<java.util.concurrent.Future<?>> flushes = new ArrayList<>();
 
     /** Starts a writer for {@code tensors}, in output order, into the folder {@code target}. */
     public static Builder builder(Path target, List<TensorInfo> tensors) {
@@ -286,6 +289,46 @@ public final class ShardWriter implements AutoCloseable {
     }
 
     /**
+     * Says that tensor {@code name} is complete: its pages are written back to disk in the
+     * background, so that the write-back overlaps the computation of later tensors instead of
+     * all happening in {@link #finish}. Optional; {@link #finish} forces whatever is left.
+     */
+    public synchronized void written(String name) {
+        if (state != State.OPEN) return;
+        Slot slot = slots.get(name);
+        if (slot == null || slot.info().byteSize() == 0) return;
+        MemorySegment bytes = dataSections.get(slot.shard()).asSlice(slot.begin(), slot.info().byteSize());
+        if (flusher == null) {
+            flusher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "amalgam-shard-flusher");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        flushes.add(flusher.submit(bytes::force));
+    }
+
+    /** Waits for the background write-backs; with {@code cancel}, drops the ones not started. */
+    private void stopFlusher(boolean cancel) throws IOException {
+        if (flusher == null) return;
+        if (cancel) flusher.shutdownNow(); else flusher.shutdown();
+        try {
+            flusher.awaitTermination(1, java.util.concurrent.TimeUnit.HOURS);
+            if (!cancel) {
+                for (java.util.concurrent.Future<?> f : flushes) f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while writing " + tempFolder);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new AmalgamIOException(tempFolder, "writing tensor data back failed", e.getCause());
+        } finally {
+            flusher = null;
+            flushes.clear();
+        }
+    }
+
+    /**
      * Makes the output durable and visible: forces and unmaps the shards, writes the index,
      * copies the extra files, fsyncs, and renames the temporary folder to the target. On failure
      * the temporary folder is deleted (and a replaced target restored) before the exception
@@ -304,6 +347,7 @@ public final class ShardWriter implements AutoCloseable {
                     + missing.subList(0, Math.min(5, missing.size())));
         }
         try {
+            stopFlusher(false);
             for (int i = 0; i < channels.size(); i++) {
                 if (dataSections.get(i).byteSize() > 0) dataSections.get(i).force();
                 channels.get(i).force(true);
@@ -384,6 +428,11 @@ public final class ShardWriter implements AutoCloseable {
         if (state != State.OPEN) return;
         state = State.ABORTED;
         IOException failure = null;
+        try {
+            stopFlusher(true);
+        } catch (IOException e) {
+            failure = e;
+        }
         for (FileChannel ch : channels) {
             try {
                 ch.close();

@@ -29,6 +29,7 @@ public final class MergeExecutor {
                     case MERGE -> merger.merge(entry, ctx, out);
                     case COPY -> copy(entry, ctx, out);
                 });
+                sink.written(entry.name());
                 bytesDone += entry.bytesRead();
                 progress.tensorDone(entry.name(), ++done, bytesDone);
             }

@@ -132,7 +132,7 @@ public final class MergeJob {
                         .open();
                 List<TensorReport> reports;
                 try {
-                    reports = MergeExecutor.execute(ctx, opened.merger(), writer::tensorFor, progress);
+                    reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress);
                     writer.finish();
                 } catch (RuntimeException | Error | IOException e) {
                     try {

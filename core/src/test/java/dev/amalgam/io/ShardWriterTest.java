@@ -77,6 +77,33 @@ class ShardWriterTest {
     }
 
     @Test
+    void tensorsFlushedInTheBackgroundEndUpInTheFileAndAbortStillCleansUp() throws Exception {
+        Path target = tmp.resolve("flushed");
+        try (ShardWriter w = ShardWriter.builder(target, INFOS).maxShardSize(16).open()) {
+            for (TensorInfo t : INFOS) {
+                Tensor tensor = w.tensorFor(t.name());
+                for (int i = 0; i < tensor.elementCount(); i++) tensor.setFloat(i, 7f + i);
+                w.written(t.name());
+            }
+            w.finish();
+        }
+        try (ModelFolder m = ModelFolder.open(target)) {
+            assertArrayEquals(new float[]{7, 8, 9, 10}, SafetensorsTestFiles.readFloats(m.tensor("a")));
+            assertArrayEquals(new float[]{7, 8, 9, 10, 11, 12}, SafetensorsTestFiles.readFloats(m.tensor("c")));
+        }
+
+        Path aborted = tmp.resolve("aborted");
+        try (ShardWriter w = ShardWriter.builder(aborted, INFOS).open()) {
+            fill(w, 1f);
+            w.written("a");
+            w.written("b");
+            w.abort();
+        }
+        assertFalse(Files.exists(aborted));
+        assertEquals(List.of("flushed"), listing(tmp));
+    }
+
+    @Test
     void refusesANonEmptyTargetWithoutForce() throws Exception {
         Path target = Files.createDirectory(tmp.resolve("out"));
         Files.writeString(target.resolve("keep.txt"), "precious");
