@@ -47,8 +47,8 @@ final class GramSvd {
         }
         double[] bd = new double[bs.length];
         for (int i = 0; i < bs.length; i++) bd[i] = bs[i];
-        double[][] g = DenseKernels.gram(bd, p, q);
-        SymmetricEigen.Result eig = SymmetricEigen.decompose(g);
+        double[] g = DenseKernels.gramFlat(bd, p, q);
+        SymmetricEigen.Result eig = SymmetricEigen.top(g, q, k);
 
         double[] sigma = new double[k];
         float[] vk = new float[q * k]; // V_k, q×k row-major
