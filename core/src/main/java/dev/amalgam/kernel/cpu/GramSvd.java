@@ -6,15 +6,15 @@ import dev.amalgam.kernel.svd.SvdKernels;
 
 /**
  * Thin and truncated SVD through the Gram matrix of the smaller side: for B (p×q, p ≥ q; A or
- * Aᵀ, scaled by 1/max|a|), G = BᵀB in double, G = V·Λ·Vᵀ ({@link SymmetricEigen}), σ = √λ,
- * U = B·V·Σ⁻¹ (float32 GEMM).
+ * Aᵀ, scaled by 1/max|a|), G = BᵀB in double (upper triangle, mirrored), its k largest
+ * eigenpairs G·v = λ·v ({@link SymmetricEigen#top}), σ = √λ, U = B·V·Σ⁻¹ (float32 GEMM).
  *
  * <p>Implementation notes — accuracy. G and its eigenpairs are double, so σ_i is accurate to
  * about 2⁻⁵²·σ_1²/σ_i (relative) and V to double rounding over the eigengap. Columns of U for
  * σ_i ≥ {@link #TRUSTED}·σ_1 are orthogonal to float32 rounding; smaller ones lose accuracy as
  * σ_1/σ_i, so they are re-orthogonalized (Gram–Schmidt against all earlier columns, twice, in
  * double), and a column that is mostly inside the span of the earlier ones (σ_i ≈ 0: rank
- * deficiency) is replaced by a unit vector orthogonal to them. Their singular values are tiny,
+ * deficiency) is replaced by a unit vector orthogonal to them ({@link #completion}). Their singular values are tiny,
  * so the reconstruction error this allows stays below 1e-6·‖A‖ (tested by the contract suite).
  * The QL iteration count is reported as the sweep count.
  */
