@@ -55,7 +55,8 @@ public final class SvdMethods {
         FloatMatrix vh = FloatMatrix.zeros(used, cols);
         double[] s = new double[used];
         for (int m = 0; m < t; m++) place(parts.get(m), k, m * k, u, s, vh);
-        return scaledProduct(svd, svd.polar(u), s, svd.polar(vh));
+        List<FloatMatrix> polars = svd.polarBatch(List.of(u, vh)); // independent: one per core
+        return scaledProduct(svd, polars.get(0), s, polars.get(1));
     }
 
     /** §11.2: M = s̄·polar(Σ τ_m), s̄ = mean of the r singular values of Σ τ_m. */
@@ -95,7 +96,8 @@ public final class SvdMethods {
         }
         place(total, c, t * nt, u, s, vh);
         float mean = (float) mean(s);
-        FloatMatrix m = svd.multiply(svd.polar(u), svd.polar(vh));
+        List<FloatMatrix> polars = svd.polarBatch(List.of(u, vh));
+        FloatMatrix m = svd.multiply(polars.get(0), polars.get(1));
         scale(m, mean);
         return m;
     }

@@ -8,17 +8,20 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The fast CPU SVD kernels: {@link GramSvd} (double Gram matrix of the smaller side, vectorized
- * tridiagonal QL eigensolver, float32 GEMMs) for decompositions, the vectorized GEMM of
- * {@link DenseKernels} for products, and batches run one matrix per core.
+ * The fast CPU SVD kernels: {@link GramSvd} (double Gram matrix of the smaller side, blocked
+ * symmetric eigensolver for the k wanted pairs, float32 GEMMs) for decompositions, the
+ * register-tiled GEMM of {@link DenseKernels} for products, and batches run one matrix per core.
  *
  * <p>Implementation notes. Every result is exact up to the tolerances of the SVD contract, so
- * merges agree with the reference within §1.10's SVD tolerance: a truncated SVD with small k
- * tries {@link RandomizedSvd} (power iterations, residual-checked) and falls back to the exact
- * Gram path when its accuracy target is not met.
+ * merges agree with the reference within §1.10's SVD tolerance. A truncated SVD takes the exact
+ * Gram path (its cost barely depends on k: one Gram GEMM and one tridiagonalization), except
+ * when k is tiny against min(m, n) (block width ≤ r/16), where it first tries
+ * {@link RandomizedSvd} (power iterations, residual-checked) and falls back to the exact path
+ * when its accuracy target is not met. TSV-M's k = r/T with T ≤ 10 is always exact.
  * polar(A) = U·Vh of the thin SVD. Batches: matrices are distributed over the fork/join pool,
  * each decomposed single-threaded (the kernels run inline inside the pool), which keeps all
- * cores busy with no synchronization inside a decomposition.
+ * cores busy with no synchronization inside a decomposition; a single call outside the pool
+ * splits its GEMMs and symmetric products over the cores instead.
  */
 public final class FastCpuSvdKernels implements SvdKernels {
 

@@ -6,15 +6,15 @@ import dev.amalgam.kernel.svd.SvdKernels;
 
 /**
  * Thin and truncated SVD through the Gram matrix of the smaller side: for B (p×q, p ≥ q; A or
- * Aᵀ, scaled by 1/max|a|), G = BᵀB in double, G = V·Λ·Vᵀ ({@link SymmetricEigen}), σ = √λ,
- * U = B·V·Σ⁻¹ (float32 GEMM).
+ * Aᵀ, scaled by 1/max|a|), G = BᵀB in double (upper triangle, mirrored), its k largest
+ * eigenpairs G·v = λ·v ({@link SymmetricEigen#top}), σ = √λ, U = B·V·Σ⁻¹ (float32 GEMM).
  *
  * <p>Implementation notes — accuracy. G and its eigenpairs are double, so σ_i is accurate to
  * about 2⁻⁵²·σ_1²/σ_i (relative) and V to double rounding over the eigengap. Columns of U for
  * σ_i ≥ {@link #TRUSTED}·σ_1 are orthogonal to float32 rounding; smaller ones lose accuracy as
  * σ_1/σ_i, so they are re-orthogonalized (Gram–Schmidt against all earlier columns, twice, in
  * double), and a column that is mostly inside the span of the earlier ones (σ_i ≈ 0: rank
- * deficiency) is replaced by a unit vector orthogonal to them. Their singular values are tiny,
+ * deficiency) is replaced by a unit vector orthogonal to them ({@link #completion}). Their singular values are tiny,
  * so the reconstruction error this allows stays below 1e-6·‖A‖ (tested by the contract suite).
  * The QL iteration count is reported as the sweep count.
  */
@@ -47,8 +47,8 @@ final class GramSvd {
         }
         double[] bd = new double[bs.length];
         for (int i = 0; i < bs.length; i++) bd[i] = bs[i];
-        double[][] g = DenseKernels.gram(bd, p, q);
-        SymmetricEigen.Result eig = SymmetricEigen.decompose(g);
+        double[] g = DenseKernels.gramFlat(bd, p, q);
+        SymmetricEigen.Result eig = SymmetricEigen.top(g, q, k);
 
         double[] sigma = new double[k];
         float[] vk = new float[q * k]; // V_k, q×k row-major
@@ -104,21 +104,42 @@ final class GramSvd {
         }
     }
 
-    /** A unit vector orthogonal to u[0..l). */
+    /**
+     * A unit vector orthogonal to u[0..l): the unit vector e_l if it is mostly outside their span
+     * (the zero matrix gets the identity's columns), else fixed-seed Gaussian vectors, whose
+     * component outside an l-dimensional span is about √((p − l)/p) of their norm. (Trying only
+     * unit vectors fails when l is close to p: then none need keep half its norm.)
+     */
     private static double[] completion(double[][] u, int l, int p) {
-        for (int c = 0; c < p; c++) {
-            double[] w = new double[p];
-            w[(c + l) % p] = 1;
-            for (int pass = 0; pass < 2; pass++) {
-                for (int j = 0; j < l; j++) DenseKernels.axpy(-DenseKernels.dot(u[j], w, p), u[j], 0, w, 0, p);
-            }
-            double norm = Math.sqrt(DenseKernels.dot(w, w, p));
-            if (norm > 0.5) {
-                for (int i = 0; i < p; i++) w[i] /= norm;
-                return w;
+        double[] w = new double[p];
+        w[l % p] = 1;
+        if (orthogonalizedNorm(u, l, w, p) > 0.5) return normalize(w, p);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(0xC0FFEEL + 31L * l + p);
+        for (int attempt = 0; attempt < 64; attempt++) {
+            for (int i = 0; i < p; i++) w[i] = random.nextGaussian();
+            double before = Math.sqrt(DenseKernels.dot(w, w, p));
+            double after = orthogonalizedNorm(u, l, w, p);
+            if (after > 1e-3 * before) {
+                normalize(w, p);
+                orthogonalizedNorm(u, l, w, p); // once more after normalizing: orthogonal to rounding
+                return normalize(w, p);
             }
         }
         throw new IllegalStateException("no unit vector orthogonal to " + l + " columns of length " + p);
+    }
+
+    /** w minus its components along u[0..l) (Gram–Schmidt, twice); returns the norm left. */
+    private static double orthogonalizedNorm(double[][] u, int l, double[] w, int p) {
+        for (int pass = 0; pass < 2; pass++) {
+            for (int j = 0; j < l; j++) DenseKernels.axpy(-DenseKernels.dot(u[j], w, p), u[j], 0, w, 0, p);
+        }
+        return Math.sqrt(DenseKernels.dot(w, w, p));
+    }
+
+    private static double[] normalize(double[] w, int p) {
+        double norm = Math.sqrt(DenseKernels.dot(w, w, p));
+        for (int i = 0; i < p; i++) w[i] /= norm;
+        return w;
     }
 
     private static Svd zeroMatrix(int m, int n, int k, boolean wide) {
