@@ -29,10 +29,14 @@ YAML
 out_bytes=$(du -cb "$work"/family/base/*.safetensors | tail -1 | cut -f1)
 # Warm the page cache the same way for both runs: each reads the inputs once before timing.
 cat "$work"/family/*/*.safetensors > /dev/null
+# Start each timed step with no dirty pages left from earlier runs: they would be written back
+# during the step and charged to it.
+rm -rf "$work/merged"; sync
 floor_start=$(date +%s.%N)
 "$JAVA_HOME/bin/java" -cp benchmarks/target/benchmarks.jar dev.amalgam.benchmarks.IoFloor "$work/floor.bin" "$out_bytes" \
   "$work"/family/base "$work"/family/ft-1 "$work"/family/ft-2 "$work"/family/ft-3 >&2
 floor_end=$(date +%s.%N)
+sync
 merge_start=$(date +%s.%N)
 ./amalgam merge "$work/family/ties.yaml" "$work/merged" --force --max-shard-size 1GB >&2
 merge_end=$(date +%s.%N)
