@@ -34,12 +34,4 @@ public record PlanEntry(String name, Action action, TensorInfo output, List<Tens
         for (TensorInfo i : inputs) b += i.byteSize();
         return b;
     }
-
-    /** True if some input must be cropped to the output shape (embeddings, §1.2). */
-    public boolean needsCrop() {
-        for (TensorInfo i : inputs) {
-            if (!i.sameShape(output)) return true;
-        }
-        return false;
-    }
 }

@@ -33,11 +33,6 @@ public enum DType {
         return this == F32 || this == F16 || this == BF16;
     }
 
-    /** True for every floating-point dtype, F64 and the 8-bit floats included. */
-    public boolean isFloating() {
-        return this == F64 || isMergeable() || this == F8_E4M3 || this == F8_E5M2;
-    }
-
     /** Parses a safetensors dtype name; null if unknown. */
     public static DType fromSafetensorsName(String name) {
         for (DType d : values()) {

@@ -31,14 +31,6 @@ public record TensorInfo(String name, DType dtype, long[] shape) {
         return Math.multiplyExact(elementCount(), (long) dtype.byteSize());
     }
 
-    public TensorInfo withDtype(DType d) {
-        return new TensorInfo(name, d, shape);
-    }
-
-    public TensorInfo withShape(long[] s) {
-        return new TensorInfo(name, dtype, s);
-    }
-
     public boolean sameShape(TensorInfo other) {
         return Arrays.equals(shape, other.shape);
     }

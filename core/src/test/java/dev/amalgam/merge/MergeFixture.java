@@ -68,8 +68,4 @@ final class MergeFixture {
             return f.info(tensor);
         }
     }
-
-    static boolean exists(Path p) {
-        return Files.exists(p);
-    }
 }
