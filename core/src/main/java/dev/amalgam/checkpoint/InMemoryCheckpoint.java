@@ -26,7 +26,9 @@ import java.util.TreeMap;
  *         .build();
  * }</pre>
  *
- * <p>Heap segments must wrap a {@code byte[]} ({@code MemorySegment.ofArray(byte[])}): the
+ * <p>Segments must be accessible from every thread (heap, {@code Arena.ofShared()},
+ * {@code ofAuto()}, {@code global()}, a mapped file): the kernels read them from several.
+ * Heap segments must wrap a {@code byte[]} ({@code MemorySegment.ofArray(byte[])}): the
  * vectorized CPU kernels read heap memory only through byte arrays, so a segment over a
  * {@code float[]} is refused when added rather than failing mid-merge.
  *
@@ -109,6 +111,23 @@ public final class InMemoryCheckpoint implements Checkpoint {
         return "InMemoryCheckpoint[" + label + ", " + infos.size() + " tensors]";
     }
 
+    /** A thread that never runs: a segment it may access is accessible from every thread. */
+    private static final Thread ANY_OTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
+
+    /**
+     * Fails if {@code segment} is confined to one thread: the kernels read and write from several.
+     *
+     * @param segment the segment
+     * @param what    names it in the message
+     * @throws IllegalArgumentException for a segment of an {@code Arena.ofConfined()}
+     */
+    public static void requireShared(MemorySegment segment, String what) {
+        if (!segment.isAccessibleBy(ANY_OTHER_THREAD)) {
+            throw new IllegalArgumentException(what + ": the segment is confined to one thread (Arena.ofConfined()); the"
+                    + " kernels use several threads: allocate it in Arena.ofShared(), Arena.ofAuto() or Arena.global()");
+        }
+    }
+
     /**
      * Collects tensors for an {@link InMemoryCheckpoint}.
      *
@@ -161,6 +180,7 @@ public final class InMemoryCheckpoint implements Checkpoint {
                         + " byte[] (MemorySegment.ofArray(byte[])), not " + data.heapBase().map(o -> o.getClass().getSimpleName())
                         .orElse("?") + "; or use native memory (Arena.allocate)");
             }
+            requireShared(data, label + ": tensor " + tensor.name());
             if (tensors.putIfAbsent(tensor.name(), tensor) != null) {
                 throw new IllegalArgumentException(label + ": tensor " + tensor.name() + " is added twice");
             }

@@ -39,19 +39,45 @@ public final class KernelBackends {
     public static Selection select(Device requested, List<KernelProvider> providers) {
         String forced = System.getProperty("amalgam.backend");
         if (forced != null && !forced.isBlank()) {
-            for (KernelProvider p : providers) {
-                if (p.name().equalsIgnoreCase(forced.trim())) {
-                    KernelProvider.Availability a = p.availability();
-                    if (!a.usable()) throw new BackendUnavailableException("backend '" + forced + "' is not usable: " + a.reason());
-                    return chosen(p, "forced by -Damalgam.backend=" + forced + " (" + a.reason() + ")");
-                }
-            }
-            throw new BackendUnavailableException("unknown backend '" + forced + "'; available: "
-                    + providers.stream().map(KernelProvider::name).toList());
+            return named(forced.trim(), providers, "forced by -Damalgam.backend=" + forced);
         }
         Device device = requested;
         String property = System.getProperty("amalgam.device");
         if (device == Device.AUTO && property != null && !property.isBlank()) device = Device.parse(property.trim());
+        return forDevice(device, providers);
+    }
+
+    /**
+     * The provider called {@code name} ({@code reference}, {@code cpu}, {@code cuda}, …), whatever
+     * the system properties say: an explicit choice beats {@code amalgam.backend}.
+     *
+     * @throws BackendUnavailableException if it is unknown or not usable here, with the reason
+     */
+    public static Selection byName(String name) {
+        return named(name, providers(), "chosen by name");
+    }
+
+    /**
+     * Like {@link #select(Device)} but ignoring {@code amalgam.backend} and {@code amalgam.device}:
+     * for callers that pass an explicit device.
+     */
+    public static Selection forDevice(Device device) {
+        return forDevice(device, providers());
+    }
+
+    private static Selection named(String name, List<KernelProvider> providers, String why) {
+        for (KernelProvider p : providers) {
+            if (p.name().equalsIgnoreCase(name)) {
+                KernelProvider.Availability a = p.availability();
+                if (!a.usable()) throw new BackendUnavailableException("backend '" + name + "' is not usable: " + a.reason());
+                return chosen(p, why + " (" + a.reason() + ")");
+            }
+        }
+        throw new BackendUnavailableException("unknown backend '" + name + "'; available: "
+                + providers.stream().map(KernelProvider::name).toList());
+    }
+
+    private static Selection forDevice(Device device, List<KernelProvider> providers) {
 
         List<String> whyNot = new ArrayList<>();
         if (device == Device.AUTO || device == Device.CUDA) {
