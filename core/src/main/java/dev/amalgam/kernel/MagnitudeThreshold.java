@@ -26,6 +26,32 @@ public record MagnitudeThreshold(int key, long tiesToKeep) {
         return key == 0 && tiesToKeep == Long.MAX_VALUE;
     }
 
+    /**
+     * The keep mask this threshold selects over the concatenation of {@code parts} (the parts
+     * it was selected from), with the tie rule applied: bit i is set if flat element i is kept.
+     * A convenience for callers of {@link KernelBackend#selectLargest}; one pass on the calling
+     * thread.
+     *
+     * @param parts the task vectors, in the order given to the selection
+     * @return the mask, {@code cardinality()} = k (or n for {@link #KEEP_ALL})
+     * @throws IllegalArgumentException if the parts hold more than {@code Integer.MAX_VALUE} elements
+     */
+    public java.util.BitSet mask(java.util.List<DeltaSource> parts) {
+        long n = 0;
+        for (DeltaSource p : parts) n += p.elementCount();
+        if (n > Integer.MAX_VALUE) throw new IllegalArgumentException(n + " elements do not fit a BitSet");
+        java.util.BitSet mask = new java.util.BitSet((int) n);
+        long ties = tiesToKeep;
+        int flat = 0;
+        for (DeltaSource p : parts) {
+            for (long i = 0; i < p.elementCount(); i++, flat++) {
+                int k = MagnitudeKey.of(p.model().getFloat(i) - p.base().getFloat(i));
+                if (keepsAll() || k > key || (k == key && ties-- > 0)) mask.set(flat);
+            }
+        }
+        return mask;
+    }
+
     /** The same threshold with a smaller tie budget (what is left of a model-wide budget). */
     public MagnitudeThreshold withTiesToKeep(long ties) {
         return new MagnitudeThreshold(key, ties);

@@ -16,6 +16,34 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         }
     }
 
+    /**
+     * A heap copy of a 2-D tensor (any floating dtype, e.g. a segment the caller owns), for the
+     * SVD kernels, which work on heap matrices: this copies once in float32.
+     *
+     * @param t a 2-D tensor
+     * @return rows = dim 0, cols = dim 1
+     * @throws IllegalArgumentException if the tensor is not 2-D or too large for one array
+     */
+    public static FloatMatrix copyOf(dev.amalgam.tensor.Tensor t) {
+        if (t.info().rank() != 2) throw new IllegalArgumentException("tensor " + t.name() + " is not 2-D: " + t.info());
+        int rows = Math.toIntExact(t.info().dim(0)), cols = Math.toIntExact(t.info().dim(1));
+        float[] d = new float[Math.multiplyExact(rows, cols)];
+        for (int i = 0; i < d.length; i++) d[i] = t.getFloat(i);
+        return new FloatMatrix(rows, cols, d);
+    }
+
+    /**
+     * Stores this matrix into a tensor of the same element count (rounding to its dtype).
+     *
+     * @param t the destination, F32/F16/BF16, rows × cols elements
+     */
+    public void copyTo(dev.amalgam.tensor.Tensor t) {
+        if (t.elementCount() != data.length) {
+            throw new IllegalArgumentException("tensor " + t.name() + " has " + t.elementCount() + " elements, the matrix " + data.length);
+        }
+        for (int i = 0; i < data.length; i++) t.setFloat(i, data[i]);
+    }
+
     public static FloatMatrix zeros(int rows, int cols) {
         return new FloatMatrix(rows, cols, new float[Math.multiplyExact(rows, cols)]);
     }
