@@ -1,9 +1,5 @@
 package dev.amalgam.config;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 
 /**
@@ -91,26 +87,12 @@ public sealed interface ConfigValue permits ConfigValue.Scalar, ConfigValue.Grad
         return new Entry(null, value);
     }
 
-    /** This value as the YAML tree node the parser validates. */
-    JsonNode toNode();
-
     /**
      * One value for every tensor.
      *
      * @param value a Double, Long, Boolean or String
      */
     record Scalar(Object value) implements ConfigValue {
-        @Override
-        public JsonNode toNode() {
-            JsonNodeFactory f = JsonNodeFactory.instance;
-            return switch (value) {
-                case Double d -> f.numberNode(d);
-                case Long l -> f.numberNode(l);
-                case Boolean b -> f.booleanNode(b);
-                case String s -> f.textNode(s);
-                default -> throw new IllegalArgumentException("not a scalar: " + value);
-            };
-        }
     }
 
     /**
@@ -119,12 +101,6 @@ public sealed interface ConfigValue permits ConfigValue.Scalar, ConfigValue.Grad
      * @param points the points, in order
      */
     record Gradient(List<Object> points) implements ConfigValue {
-        @Override
-        public JsonNode toNode() {
-            ArrayNode a = JsonNodeFactory.instance.arrayNode();
-            for (Object p : points) a.add(new Scalar(p).toNode());
-            return a;
-        }
     }
 
     /**
@@ -133,16 +109,6 @@ public sealed interface ConfigValue permits ConfigValue.Scalar, ConfigValue.Grad
      * @param entries the entries, in order
      */
     record Filtered(List<Entry> entries) implements ConfigValue {
-        @Override
-        public JsonNode toNode() {
-            ArrayNode a = JsonNodeFactory.instance.arrayNode();
-            for (Entry e : entries) {
-                ObjectNode o = a.addObject();
-                if (e.filter() != null) o.put("filter", e.filter());
-                o.set("value", e.value().toNode());
-            }
-            return a;
-        }
     }
 
     /**

@@ -1,8 +1,10 @@
 package dev.amalgam.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 
 /**
  * The setters a {@code parameters} block has, shared by the top level
@@ -39,7 +41,35 @@ public abstract sealed class ParameterBlock<B extends ParameterBlock<B>>
      * @return this builder
      */
     public B parameter(String name, ConfigValue value) {
-        return set(name, value.toNode());
+        return set(name, toNode(value));
+    }
+
+    /** The YAML tree node of a value, as the parser would have read it. */
+    static JsonNode toNode(ConfigValue value) {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        return switch (value) {
+            case ConfigValue.Scalar(Object v) -> switch (v) {
+                case Double d -> f.numberNode(d);
+                case Long l -> f.numberNode(l);
+                case Boolean b -> f.booleanNode(b);
+                case String s -> f.textNode(s);
+                default -> throw new IllegalArgumentException("not a scalar: " + v);
+            };
+            case ConfigValue.Gradient(List<Object> points) -> {
+                ArrayNode a = f.arrayNode();
+                for (Object p : points) a.add(toNode(new ConfigValue.Scalar(p)));
+                yield a;
+            }
+            case ConfigValue.Filtered(List<ConfigValue.Entry> entries) -> {
+                ArrayNode a = f.arrayNode();
+                for (ConfigValue.Entry e : entries) {
+                    ObjectNode o = a.addObject();
+                    if (e.filter() != null) o.put("filter", e.filter());
+                    o.set("value", toNode(e.value()));
+                }
+                yield a;
+            }
+        };
     }
 
     B set(String name, JsonNode value) {
