@@ -26,7 +26,8 @@ public final class KernelBackends {
 
     public static List<KernelProvider> providers() {
         List<KernelProvider> all = new ArrayList<>();
-        ServiceLoader.load(KernelProvider.class).forEach(all::add);
+        // The SPI's own loader, not the thread's: the providers that can see this KernelProvider type.
+        ServiceLoader.load(KernelProvider.class, KernelProvider.class.getClassLoader()).forEach(all::add);
         if (all.stream().noneMatch(p -> p.name().equals("reference"))) all.add(new ReferenceKernelProvider());
         all.sort(Comparator.comparingInt(KernelProvider::priority).reversed());
         return all;

@@ -7,6 +7,10 @@ package dev.amalgam.kernel.svd;
  */
 public final class ReferenceSvdKernels implements SvdKernels {
 
+    /** Use {@link #INSTANCE}. */
+    private ReferenceSvdKernels() {
+    }
+
     public static final ReferenceSvdKernels INSTANCE = new ReferenceSvdKernels();
 
     @Override
