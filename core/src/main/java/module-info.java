@@ -12,6 +12,7 @@ module dev.amalgam.core {
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
     requires static jdk.incubator.vector;
+    requires java.net.http;
 
     exports dev.amalgam;
     exports dev.amalgam.checkpoint;
@@ -20,6 +21,10 @@ module dev.amalgam.core {
     exports dev.amalgam.kernel;
     exports dev.amalgam.kernel.svd;
     exports dev.amalgam.lora;
+    exports dev.amalgam.source;
+    exports dev.amalgam.source.hub;
+    exports dev.amalgam.source.lora;
+    exports dev.amalgam.source.torch;
     exports dev.amalgam.synth;
     exports dev.amalgam.tensor;
 

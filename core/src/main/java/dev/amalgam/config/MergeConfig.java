@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.amalgam.source.ModelResolver;
 import dev.amalgam.tensor.DType;
 
 import java.io.IOException;
@@ -50,6 +51,7 @@ public final class MergeConfig {
     private final TokenizerSource tokenizerSource;
     private final ParameterResolver parameters;
     private final List<String> warnings;
+    private Map<String, ModelResolver.Resolved> sources = Map.of();
 
     private MergeConfig(Path file, MethodSpec method, List<ModelRef> models, ModelRef base, DType dtype,
                         DType outDtype, TokenizerSource tokenizerSource, ParameterResolver parameters,
@@ -115,6 +117,18 @@ public final class MergeConfig {
         } catch (IOException ignored) {
             return null;
         }
+    }
+
+    /**
+     * Where a model's value points (local folder, hub id, {@code FOLDER+ADAPTER}; spec §16.4).
+     *
+     * @param ref one of this config's models
+     * @return its resolved value
+     */
+    public ModelResolver.Resolved source(ModelRef ref) {
+        ModelResolver.Resolved r = sources.get(ref.path());
+        return r != null ? r : new ModelResolver.Resolved(ref.path(),
+                new ModelResolver.Location(ref.path(), ref.resolvedPath(), Optional.empty()), Optional.empty());
     }
 
     /** The YAML file, if loaded from one. */
@@ -206,6 +220,7 @@ public final class MergeConfig {
         private final Path baseDir;
         private final ValueParser values;
         private final List<String> warnings = new ArrayList<>();
+        private final Map<String, ModelResolver.Resolved> sources = new HashMap<>();
 
         Loader(String source, Path baseDir) {
             this.source = source;
@@ -269,7 +284,9 @@ public final class MergeConfig {
 
             ParameterResolver resolver = new ParameterResolver(source, method, top.values, perModel,
                     top.stringLists, top.mappings);
-            return new MergeConfig(file, method, models, base, dtype, outDtype, tokenizer, resolver, warnings);
+            MergeConfig config = new MergeConfig(file, method, models, base, dtype, outDtype, tokenizer, resolver, warnings);
+            config.sources = Map.copyOf(sources);
+            return config;
         }
 
         private MethodSpec method(JsonNode node) {
@@ -303,8 +320,11 @@ public final class MergeConfig {
             return out;
         }
 
+        /** A model value's folder (a hub id's cached snapshot; a unique key for {@code FOLDER+ADAPTER}). */
         private Path resolve(String written) {
-            return baseDir.resolve(written).toAbsolutePath().normalize();
+            ModelResolver.Resolved r = ModelResolver.resolve(written, baseDir);
+            sources.put(written, r);
+            return r.adapter().isPresent() ? baseDir.resolve(written).toAbsolutePath().normalize() : r.model().local();
         }
 
         private String optionalString(JsonNode root, String key) {

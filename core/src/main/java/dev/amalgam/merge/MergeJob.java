@@ -4,7 +4,7 @@ import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.config.ModelRef;
-import dev.amalgam.io.ModelFolder;
+import dev.amalgam.source.ModelSources;
 import dev.amalgam.io.ShardWriter;
 import dev.amalgam.kernel.Device;
 import dev.amalgam.kernel.KernelBackend;
@@ -65,7 +65,7 @@ public final class MergeJob {
                 Checkpoint folder = supplied.apply(ref);
                 if (folder == null) {
                     try {
-                        folder = ModelFolder.open(ref.resolvedPath());
+                        folder = ModelSources.open(config.source(ref));
                     } catch (IOException | UncheckedIOException e) {
                         throw new MergeException("model " + ref.path() + ": " + e.getMessage(), e);
                     }
@@ -155,7 +155,7 @@ public final class MergeJob {
         ShardWriter writer = ShardWriter.builder(options.output(), outputs)
                 .maxShardSize(options.maxShardSize())
                 .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
-                .copyFiles(reference.checkpoint() instanceof ModelFolder ? extraFiles(config, reference) : List.of())
+                .copyFiles(opened.owned().contains(reference.checkpoint()) ? extraFiles(config, reference) : List.of())
                 .force(options.force())
                 .open();
         List<TensorReport> reports;
@@ -177,7 +177,7 @@ public final class MergeJob {
 
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */
     static List<Path> extraFiles(MergeConfig config, MergeInput reference) throws IOException {
-        Path referenceDir = folderOf(reference.ref().resolvedPath());
+        Path referenceDir = folderOf(ModelSources.currentFolder(config.source(reference.ref()).model()));
         Path tokenizerDir = config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null
                 ? folderOf(config.tokenizerSource().resolvedPath()) : referenceDir;
         List<Path> files = new ArrayList<>();
