@@ -25,6 +25,7 @@ module dev.amalgam.core {
     exports dev.amalgam.source.hub;
     exports dev.amalgam.source.lora;
     exports dev.amalgam.source.torch;
+    exports dev.amalgam.source.tokenizer;
     exports dev.amalgam.synth;
     exports dev.amalgam.tensor;
 

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.amalgam.source.ModelResolver;
+import dev.amalgam.source.tokenizer.ChatTemplates;
+import dev.amalgam.source.tokenizer.TokenizerSpec;
 import dev.amalgam.tensor.DType;
 
 import java.io.IOException;
@@ -34,7 +36,8 @@ import java.util.Optional;
 public final class MergeConfig {
 
     static final List<String> TOP_LEVEL_KEYS = List.of(
-            "models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source");
+            "models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source",
+            "tokenizer", "chat_template");
     static final List<String> MODEL_KEYS = List.of("model", "parameters");
     static final List<String> DTYPES = List.of("bfloat16", "float16", "float32");
 
@@ -52,6 +55,8 @@ public final class MergeConfig {
     private final ParameterResolver parameters;
     private final List<String> warnings;
     private Map<String, ModelResolver.Resolved> sources = Map.of();
+    private TokenizerSpec tokenizerSpec;
+    private String chatTemplate;
 
     private MergeConfig(Path file, MethodSpec method, List<ModelRef> models, ModelRef base, DType dtype,
                         DType outDtype, TokenizerSource tokenizerSource, ParameterResolver parameters,
@@ -129,6 +134,16 @@ public final class MergeConfig {
         ModelResolver.Resolved r = sources.get(ref.path());
         return r != null ? r : new ModelResolver.Resolved(ref.path(),
                 new ModelResolver.Location(ref.path(), ref.resolvedPath(), Optional.empty()), Optional.empty());
+    }
+
+    /** The vocabulary merge ({@code tokenizer_source: union} or the {@code tokenizer:} section), if any. */
+    public Optional<TokenizerSpec> tokenizerSpec() {
+        return Optional.ofNullable(tokenizerSpec);
+    }
+
+    /** The {@code chat_template} value as written (spec §16.5), if set. */
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
     }
 
     /** The YAML file, if loaded from one. */
@@ -286,6 +301,8 @@ public final class MergeConfig {
                     top.stringLists, top.mappings);
             MergeConfig config = new MergeConfig(file, method, models, base, dtype, outDtype, tokenizer, resolver, warnings);
             config.sources = Map.copyOf(sources);
+            config.tokenizerSpec = tokenizerSection(root, tokenizer, models, base);
+            config.chatTemplate = chatTemplate(root);
             return config;
         }
 
@@ -367,14 +384,56 @@ public final class MergeConfig {
                 ModelRef from = base != null ? base : models.getFirst();
                 return new TokenizerSource(from.path(), from.resolvedPath());
             }
-            if (t.equals("union")) {
-                throw error("tokenizer_source", "`union` (merged vocabularies) is not supported yet; use `base` or a model path");
-            }
+            if (t.equals("union")) return new TokenizerSource(t, null);
             if (t.equals("base")) {
                 if (base == null) throw error("tokenizer_source", "`base` needs a base_model");
                 return new TokenizerSource(base.path(), base.resolvedPath());
             }
             return new TokenizerSource(t, resolve(t));
+        }
+
+        /** {@code tokenizer_source: union} or the {@code tokenizer:} section (mergekit's TokenizerConfig). */
+        private TokenizerSpec tokenizerSection(JsonNode root, TokenizerSource source, List<ModelRef> models, ModelRef base) {
+            JsonNode node = root.get("tokenizer");
+            if (node == null || node.isNull()) return source.resolvedPath() == null ? TokenizerSpec.union() : null;
+            if (root.hasNonNull("tokenizer_source")) {
+                throw error("tokenizer", "give either tokenizer_source or a tokenizer section, not both");
+            }
+            TokenizerSpec spec;
+            try {
+                spec = TokenizerSpec.parse(node);
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                int colon = m.indexOf(": ");
+                throw error("tokenizer" + m.substring(0, colon), m.substring(colon + 2));
+            }
+            List<String> names = new ArrayList<>();
+            for (ModelRef m : models) names.add(m.path());
+            if (base != null) names.add(base.path());
+            if (!spec.source().equals("union") && !spec.source().equals("base") && !names.contains(spec.source())) {
+                throw error("tokenizer.source", "`" + spec.source() + "` is not one of the merged models; valid: union, base, "
+                        + String.join(", ", names));
+            }
+            if (spec.source().equals("base") && base == null) throw error("tokenizer.source", "`base` needs a base_model");
+            for (var e : spec.tokens().entrySet()) {
+                String model = e.getValue().model();
+                if (model != null && !names.contains(model) && !(model.equals("base") && base != null)) {
+                    throw error("tokenizer.tokens." + e.getKey() + ".source", "`" + model + "` is not one of the merged models: "
+                            + String.join(", ", names));
+                }
+            }
+            return spec;
+        }
+
+        private String chatTemplate(JsonNode root) {
+            String t = optionalString(root, "chat_template");
+            if (t == null) return null;
+            try {
+                ChatTemplates.check(t);
+            } catch (IllegalArgumentException e) {
+                throw error("chat_template", e.getMessage());
+            }
+            return t;
         }
 
         /** Parsed parameter block: tree values plus literal lists/mappings (top level only). */

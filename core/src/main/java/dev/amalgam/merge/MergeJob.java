@@ -5,6 +5,9 @@ import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.config.ModelRef;
 import dev.amalgam.source.ModelSources;
+import dev.amalgam.source.tokenizer.ChatTemplates;
+import dev.amalgam.source.tokenizer.TokenizerOutput;
+import dev.amalgam.source.tokenizer.VocabularyMerge;
 import dev.amalgam.io.ShardWriter;
 import dev.amalgam.kernel.Device;
 import dev.amalgam.kernel.KernelBackend;
@@ -18,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Function;
@@ -75,6 +79,7 @@ public final class MergeJob {
                 opened.add(in);
                 byRef.put(ref, in);
             }
+            if (config.tokenizerSpec().isPresent()) permuteVocabularies(config, byRef, opened);
             String method = config.mergeMethod();
             List<MergeInput> inputs = new ArrayList<>();
             int baseInput;
@@ -152,12 +157,26 @@ public final class MergeJob {
         MergeContext ctx = context(opened, backend, options.seed(), warnings);
         List<TensorInfo> outputs = plan.entries().stream().map(PlanEntry::output).toList();
         MergeInput reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
-        ShardWriter writer = ShardWriter.builder(options.output(), outputs)
-                .maxShardSize(options.maxShardSize())
-                .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
-                .copyFiles(opened.owned().contains(reference.checkpoint()) ? extraFiles(config, reference) : List.of())
-                .force(options.force())
-                .open();
+        Path scratch = java.nio.file.Files.createTempDirectory("amalgam-tokenizer-");
+        try {
+            boolean fromFolder = opened.owned().contains(reference.checkpoint())
+                    || TokenizerOutput.mergeOf(reference.checkpoint()).isPresent();
+            ShardWriter writer = ShardWriter.builder(options.output(), outputs)
+                    .maxShardSize(options.maxShardSize())
+                    .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
+                    .copyFiles(fromFolder ? outputFiles(config, reference, scratch) : List.of())
+                    .force(options.force())
+                    .open();
+            return run(opened, ctx, writer, outputs, selection, progress, start, warnings);
+        } finally {
+            deleteTree(scratch);
+        }
+    }
+
+    private static MergeReport run(Opened opened, MergeContext ctx, ShardWriter writer, List<TensorInfo> outputs,
+                                   KernelBackends.Selection selection, ProgressListener progress, long start,
+                                   MergeWarnings warnings) throws IOException {
+        MergePlan plan = opened.plan();
         List<TensorReport> reports;
         try {
             reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress);
@@ -175,10 +194,74 @@ public final class MergeJob {
                 plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
     }
 
+    /**
+     * The non-weight files of the output: {@link #extraFiles}, with the merged tokenizer's files
+     * and config.json's vocab_size (a vocabulary merge) and the chat template (spec §16.5)
+     * written into {@code scratch} replacing their copies.
+     */
+    static List<Path> outputFiles(MergeConfig config, MergeInput reference, Path scratch) throws IOException {
+        Optional<VocabularyMerge> vocab = TokenizerOutput.mergeOf(reference.checkpoint());
+        Path referenceDir = folderOf(ModelSources.currentFolder(config.source(reference.ref()).model()));
+        List<Path> files = extraFiles(config, reference, vocab.map(v -> v.sourceModel().folder()).orElse(null));
+        if (vocab.isPresent()) files = TokenizerOutput.replace(files, TokenizerOutput.write(vocab.get(), referenceDir, scratch));
+        if (config.chatTemplate().isPresent()) {
+            List<Path> folders = new ArrayList<>();
+            config.baseModel().ifPresent(b -> folders.add(ModelSources.currentFolder(config.source(b).model())));
+            for (ModelRef m : config.allModels()) {
+                Path f = ModelSources.currentFolder(config.source(m).model());
+                if (!folders.contains(f)) folders.add(f);
+            }
+            String template = ChatTemplates.resolve(config.chatTemplate().get(), folders);
+            if (template != null) {
+                Path current = files.stream().filter(p -> p.getFileName().toString().equals("tokenizer_config.json")).findFirst().orElse(null);
+                files = TokenizerOutput.replace(files, List.of(ChatTemplates.write(template, current, scratch)));
+                files.removeIf(p -> p.getFileName().toString().startsWith("chat_template."));
+            }
+        }
+        return files;
+    }
+
+    /** Wraps every input so its embedding rows follow the merged vocabulary (mergekit's PermutedEmbeddings). */
+    private static void permuteVocabularies(MergeConfig config, Map<ModelRef, MergeInput> byRef, List<MergeInput> opened) {
+        List<ModelRef> refs = new ArrayList<>(byRef.keySet());
+        List<VocabularyMerge.Model> models = new ArrayList<>();
+        for (ModelRef r : refs) {
+            models.add(new VocabularyMerge.Model(r.path(), folderOf(ModelSources.currentFolder(config.source(r).model())),
+                    byRef.get(r).checkpoint(), r.base()));
+        }
+        VocabularyMerge merge;
+        try {
+            merge = VocabularyMerge.build(models, config.tokenizerSpec().orElseThrow());
+        } catch (IOException e) {
+            throw new MergeException("tokenizer: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new MergeException("tokenizer" + e.getMessage(), e);
+        }
+        opened.clear();
+        for (int i = 0; i < refs.size(); i++) {
+            MergeInput in = new MergeInput(refs.get(i), merge.permuted(i));
+            byRef.put(refs.get(i), in);
+            opened.add(in);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var walk = java.nio.file.Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a scratch folder left in the temp directory is harmless
+        }
+    }
+
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */
     static List<Path> extraFiles(MergeConfig config, MergeInput reference) throws IOException {
+        return extraFiles(config, reference, null);
+    }
+
+    private static List<Path> extraFiles(MergeConfig config, MergeInput reference, Path tokenizerFrom) throws IOException {
         Path referenceDir = folderOf(ModelSources.currentFolder(config.source(reference.ref()).model()));
-        Path tokenizerDir = config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null
+        Path tokenizerDir = tokenizerFrom != null ? folderOf(tokenizerFrom)
+                : config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null
                 ? folderOf(config.tokenizerSource().resolvedPath()) : referenceDir;
         List<Path> files = new ArrayList<>();
         for (Path p : ShardWriter.nonWeightFiles(referenceDir)) {
