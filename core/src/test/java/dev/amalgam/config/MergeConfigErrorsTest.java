@@ -13,10 +13,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class MergeConfigErrorsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"slices", "modules", "tokenizer", "chat_template", "lambda"})
+    @ValueSource(strings = {"slices", "modules", "lambda"})
     void unknownTopLevelKeysAreRejectedWithTheValidKeys(String key) {
         ConfigException e = assertRejected(ties(key + ": 1\n"), "unknown key `" + key + "`",
-                "valid keys: models, base_model, merge_method, parameters, dtype, out_dtype, tokenizer_source");
+                "valid keys: models, base_model, merge_method, parameters, dtype, out_dtype, tokenizer_source, tokenizer,"
+                        + " chat_template");
         assertEquals(key, e.keyPath());
     }
 
@@ -130,8 +131,11 @@ class MergeConfigErrorsTest {
     }
 
     @Test
-    void tokenizerUnionIsNotSupportedYet() {
-        assertRejected(ties("tokenizer_source: union\n"), "tokenizer_source", "`union`", "not supported yet");
+    void badTokenizerSectionsAndChatTemplatesAreRejected() {
+        assertRejected(ties("tokenizer: {source: nowhere}\n"), "tokenizer.source", "`nowhere` is not one of the merged models");
+        assertRejected(ties("tokenizer: {tokens: {x: {source: {kind: other}}}}\n"), "tokenizer.tokens.x.source.kind", "zero or model_token");
+        assertRejected(ties("tokenizer: [1]\n"), "tokenizer", "must be a mapping");
+        assertRejected(ties("chat_template: nope\n"), "chat_template", "valid: auto, chatml, llama3, alpaca, mistral");
     }
 
     @Test
