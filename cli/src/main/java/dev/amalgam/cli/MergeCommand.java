@@ -51,9 +51,13 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Validate the config and every input header, print the plan, read no weights.")
     boolean dryRun;
 
+    @Option(names = "--offline", description = "Use only the local Hugging Face cache for hub ids (as HF_HUB_OFFLINE=1).")
+    boolean offline;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (offline) System.setProperty(dev.amalgam.source.hub.HubSettings.OFFLINE, "1");
         Device dev;
         long shardSize;
         // A bad option value is bad usage: exit code 2, like any other picocli parameter error.
