@@ -52,6 +52,9 @@ class ExportedApiDocsTest {
         List<String> exported = module.exports().stream().filter(e -> !e.isQualified()).map(ModuleDescriptor.Exports::source)
                 .sorted().toList();
         assertTrue(exported.contains("dev.amalgam"), exported.toString());
+        for (String pkg : exported) {
+            assertTrue(Files.exists(root.resolve(pkg.replace('.', '/')).resolve("package-info.java")), "no package-info for " + pkg);
+        }
 
         List<Path> sources;
         try (Stream<Path> s = Files.walk(root)) {
