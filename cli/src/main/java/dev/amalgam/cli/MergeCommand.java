@@ -1,6 +1,7 @@
 package dev.amalgam.cli;
 
 import dev.amalgam.Amalgam;
+import dev.amalgam.CheckpointException;
 import dev.amalgam.MergeOptions;
 import dev.amalgam.MergeSummary;
 import dev.amalgam.config.MergeConfig;
@@ -82,6 +83,10 @@ final class MergeCommand implements Callable<Integer> {
         // The CLI keeps -Damalgam.backend / -Damalgam.device working with any --device.
         try (Amalgam amalgam = Amalgam.builder().device(dev).systemProperties(true).build()) {
             report = amalgam.mergeToFolder(cfg, Map.of(), output, options.build());
+        } catch (CheckpointException e) {
+            // The file error itself, so the command's messages stay those of the I/O layer.
+            if (e.getCause() instanceof java.io.IOException io) throw io;
+            throw e;
         } finally {
             bar.finished();
         }
