@@ -30,7 +30,6 @@ module dev.amalgam.core {
     exports dev.amalgam.tensor;
 
     exports dev.amalgam.random to dev.amalgam.cuda;
-    exports dev.amalgam.merge to dev.amalgam.cli;
 
     uses dev.amalgam.kernel.KernelProvider;
     provides dev.amalgam.kernel.KernelProvider with

@@ -226,7 +226,7 @@ public final class Amalgam implements AutoCloseable {
      * @param inputs checkpoints by model name
      * @return the plan as text
      */
-    public String describePlan(MergeConfig config, Map<String, ? extends Checkpoint> inputs) {
+    public static String describePlan(MergeConfig config, Map<String, ? extends Checkpoint> inputs) {
         return guard(() -> {
             try (MergeJob.Opened opened = MergeJob.open(config, lookup(config, inputs))) {
                 return opened.plan().describe();
@@ -365,6 +365,7 @@ public final class Amalgam implements AutoCloseable {
         private Device device = Device.AUTO;
         private int parallelism;
         private ForkJoinPool pool;
+        private boolean systemProperties;
 
         private Builder() {
         }
@@ -386,6 +387,16 @@ public final class Amalgam implements AutoCloseable {
          */
         public Builder device(Device device) {
             this.device = device;
+            return this;
+        }
+
+        /**
+         * @param honour let {@code amalgam.backend} and {@code amalgam.device} steer any device,
+         *               not only {@code AUTO} (what the command line does; default false)
+         * @return this builder
+         */
+        public Builder systemProperties(boolean honour) {
+            this.systemProperties = honour;
             return this;
         }
 
@@ -415,8 +426,8 @@ public final class Amalgam implements AutoCloseable {
          */
         public Amalgam build() {
             KernelBackends.Selection s = backendName != null ? KernelBackends.byName(backendName)
-                    : device != Device.AUTO ? KernelBackends.forDevice(device)
-                    : KernelBackends.select(Device.AUTO);
+                    : device != Device.AUTO && !systemProperties ? KernelBackends.forDevice(device)
+                    : KernelBackends.select(device);
             if (pool != null) return new Amalgam(s, pool, false);
             if (parallelism > 0) return new Amalgam(s, new ForkJoinPool(parallelism), true);
             return new Amalgam(s, null, false);

@@ -53,6 +53,28 @@ public record MergeSummary(Optional<Path> output, String method, String backend,
         return tensors.stream().mapToLong(Tensor::signConflicts).sum();
     }
 
+    /** @return the mean kept density over merged tensors, weighted by their size (1 without sparsifier) */
+    public double keptDensity() {
+        double num = 0;
+        long den = 0;
+        for (Tensor t : tensors) {
+            if (!t.action().equals("merged")) continue;
+            num += t.keptDensity() * t.elements();
+            den += t.elements();
+        }
+        return den == 0 ? 1 : num / den;
+    }
+
+    /**
+     * A byte count for people: {@code 512 B}, {@code 1.5 KiB}, {@code 2.00 MiB}, {@code 3.10 GiB}.
+     *
+     * @param b bytes
+     * @return the text
+     */
+    public static String bytes(long b) {
+        return dev.amalgam.merge.MergePlan.bytes(b);
+    }
+
     static MergeSummary of(MergeReport r, boolean inMemory) {
         List<Tensor> ts = r.tensors().stream().map(MergeSummary::tensor).toList();
         return new MergeSummary(inMemory ? Optional.empty() : Optional.ofNullable(r.output()), r.method(), r.backend(),

@@ -8,6 +8,7 @@ import dev.amalgam.tensor.Tensor;
  */
 public record DeltaSource(Tensor base, Tensor model) {
 
+    /** Checks that base and model have the same element count. */
     public DeltaSource {
         if (base.elementCount() != model.elementCount()) {
             throw new IllegalArgumentException("tensor " + base.name() + ": base has " + base.elementCount()
@@ -31,6 +32,11 @@ public record DeltaSource(Tensor base, Tensor model) {
         return new DeltaSource(new Tensor(zeroInfo, zeros), taskVector);
     }
 
+    /**
+     * The element count.
+     *
+     * @return n
+     */
     public long elementCount() {
         return base.elementCount();
     }

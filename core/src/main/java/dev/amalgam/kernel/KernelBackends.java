@@ -24,6 +24,11 @@ public final class KernelBackends {
     public record Selection(KernelBackend backend, String provider, Device device, String reason) {
     }
 
+    /**
+     * Every provider on the class or module path, best first; the reference is always there.
+     *
+     * @return the providers
+     */
     public static List<KernelProvider> providers() {
         List<KernelProvider> all = new ArrayList<>();
         // The SPI's own loader, not the thread's: the providers that can see this KernelProvider type.
@@ -33,10 +38,23 @@ public final class KernelBackends {
         return all;
     }
 
+    /**
+     * Chooses a backend for a device, honouring the {@code amalgam.backend} and {@code amalgam.device} properties.
+     *
+     * @param requested the device
+     * @return the selection
+     */
     public static Selection select(Device requested) {
         return select(requested, providers());
     }
 
+    /**
+     * Chooses among {@code providers} (tests), honouring the system properties.
+     *
+     * @param requested the device
+     * @param providers the candidates
+     * @return the selection
+     */
     public static Selection select(Device requested, List<KernelProvider> providers) {
         String forced = System.getProperty("amalgam.backend");
         if (forced != null && !forced.isBlank()) {

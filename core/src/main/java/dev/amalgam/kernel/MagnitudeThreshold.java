@@ -17,11 +17,17 @@ public record MagnitudeThreshold(int key, long tiesToKeep) {
     /** Keeps nothing (k = 0). */
     public static final MagnitudeThreshold KEEP_NONE = new MagnitudeThreshold(0x7FFFFFFF, 0);
 
+    /** Checks that the key is 31-bit and the tie budget not negative. */
     public MagnitudeThreshold {
         if (key < 0) throw new IllegalArgumentException("magnitude key is 31-bit: " + key);
         if (tiesToKeep < 0) throw new IllegalArgumentException("tiesToKeep < 0");
     }
 
+    /**
+     * Whether this is {@link #KEEP_ALL}.
+     *
+     * @return true if every element is kept
+     */
     public boolean keepsAll() {
         return key == 0 && tiesToKeep == Long.MAX_VALUE;
     }

@@ -8,6 +8,7 @@ import java.util.Arrays;
  */
 public record FloatMatrix(int rows, int cols, float[] data) {
 
+    /** Checks the shape against the array length. */
     public FloatMatrix {
         if (rows < 0 || cols < 0) throw new IllegalArgumentException("negative shape " + rows + "×" + cols);
         if (data.length != (long) rows * cols) {
@@ -44,6 +45,13 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         for (int i = 0; i < data.length; i++) t.setFloat(i, data[i]);
     }
 
+    /**
+     * A matrix of zeros.
+     *
+     * @param rows rows
+     * @param cols columns
+     * @return the matrix
+     */
     public static FloatMatrix zeros(int rows, int cols) {
         return new FloatMatrix(rows, cols, new float[Math.multiplyExact(rows, cols)]);
     }
@@ -59,10 +67,24 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return new FloatMatrix(rows.length, cols, d);
     }
 
+    /**
+     * Element (i, j).
+     *
+     * @param i row
+     * @param j column
+     * @return the value
+     */
     public float get(int i, int j) {
         return data[i * cols + j];
     }
 
+    /**
+     * Sets element (i, j).
+     *
+     * @param i row
+     * @param j column
+     * @param v the value
+     */
     public void set(int i, int j, float v) {
         data[i * cols + j] = v;
     }
@@ -72,6 +94,11 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return Math.min(rows, cols);
     }
 
+    /**
+     * The transpose, as a new matrix.
+     *
+     * @return cols × rows
+     */
     public FloatMatrix transpose() {
         float[] t = new float[data.length];
         for (int i = 0; i < rows; i++) {
@@ -80,6 +107,11 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return new FloatMatrix(cols, rows, t);
     }
 
+    /**
+     * A deep copy.
+     *
+     * @return the copy
+     */
     public FloatMatrix copy() {
         return new FloatMatrix(rows, cols, data.clone());
     }
@@ -113,6 +145,11 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return m;
     }
 
+    /**
+     * Whether no element is NaN or infinite.
+     *
+     * @return true if all are finite
+     */
     public boolean allFinite() {
         for (float v : data) if (!Float.isFinite(v)) return false;
         return true;

@@ -11,6 +11,7 @@ public final class ReferenceSvdKernels implements SvdKernels {
     private ReferenceSvdKernels() {
     }
 
+    /** The one instance; it holds no state. */
     public static final ReferenceSvdKernels INSTANCE = new ReferenceSvdKernels();
 
     @Override
