@@ -13,7 +13,7 @@ import java.util.Map;
  * {@code chat_template} (spec §16.5): a built-in template by name ({@code chatml},
  * {@code llama3}, {@code alpaca}, {@code mistral}, written for Amalgam), {@code auto} (the
  * template most common among the inputs, ties to the base's), or a Jinja template used
- * verbatim (any string with {@code {%} or <code>{{</code>).
+ * verbatim (any string containing <code>{%</code> or <code>{{</code>).
  */
 public final class ChatTemplates {
 

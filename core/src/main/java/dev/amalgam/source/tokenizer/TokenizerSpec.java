@@ -42,6 +42,7 @@ public record TokenizerSpec(String source, Map<String, TokenSource> tokens, Opti
         }
     }
 
+    /** Copies {@code tokens} (insertion order kept). */
     public TokenizerSpec {
         tokens = Collections.unmodifiableMap(new LinkedHashMap<>(tokens));
     }

@@ -31,6 +31,7 @@ public record Vocabulary(Map<String, Integer> ids, Map<String, ObjectNode> added
 
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Wraps both maps unmodifiable (their order kept). */
     public Vocabulary {
         ids = Collections.unmodifiableMap(ids);
         added = Collections.unmodifiableMap(added);
