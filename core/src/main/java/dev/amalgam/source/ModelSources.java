@@ -66,7 +66,13 @@ public final class ModelSources {
      */
     public static Path materialize(Location l) throws IOException {
         if (l.existsLocally() || l.hub().isEmpty()) return l.local();
-        return new HubDownloader(HubSettings.current(), progress).snapshot(l.hub().get());
+        try {
+            return new HubDownloader(HubSettings.current(), progress).snapshot(l.hub().get());
+        } catch (IOException e) {
+            // A misspelt folder also looks like org/name: say both.
+            throw new dev.amalgam.io.AmalgamIOException(l.local(), "no such model folder, and as a hub id: "
+                    + e.getMessage(), e);
+        }
     }
 
     /**
