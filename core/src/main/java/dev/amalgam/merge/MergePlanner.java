@@ -91,7 +91,7 @@ public final class MergePlanner {
             return new PlanEntry(name, PlanEntry.Action.COPY, ref, infos, t, source);
         }
         long[] shape = outputShape(name, inputs, infos, source, policy, warnings);
-        DType out = outDtype != null ? outDtype : ref.dtype();
+        DType out = outDtype != null ? outDtype : dev.amalgam.source.StoredDtypes.of(inputs.get(source).checkpoint(), ref);
         if (out == DType.F64) {
             out = DType.F32;
             warnings.add("tensor " + name + " is F64 in " + inputs.get(source).label() + "; merged in float32 and written as F32");

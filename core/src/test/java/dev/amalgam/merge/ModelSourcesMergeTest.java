@@ -132,6 +132,31 @@ class ModelSourcesMergeTest {
         return e;
     }
 
+    /** A BF16 base: the adapted weight is computed in float32 and rounded once, to the base's dtype, at the output. */
+    @Test
+    void aLoraInputKeepsItsBaseDtypeAndRoundsOnce() throws IOException {
+        MergeFixture f = new MergeFixture(tmp);
+        Path base = model(f, "base16", 8, DType.BF16);
+        SplittableRandom r = new SplittableRandom(10);
+        float[] a = random(r, 4 * 6), b = random(r, 6 * 4);
+        String p = "base_model.model.model.layers.1.self_attn.q_proj.";
+        adapter(f.dir.resolve("lora16"), "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":2,\"use_rslora\":true}",
+                Map.of(p + "lora_A.weight", a, p + "lora_B.weight", b),
+                Map.of(p + "lora_A.weight", new long[]{4, 6}, p + "lora_B.weight", new long[]{6, 4}));
+        Path out = f.merge("merge_method: linear\nmodels:\n  - model: base16+lora16\n    parameters: {weight: 1.0}\n");
+        String name = "model.layers.1.self_attn.q_proj.weight";
+        assertEquals(DType.BF16, MergeFixture.info(out, name).dtype());
+        float[] w = MergeFixture.read(base, name);
+        float[] exact = new float[w.length];
+        dev.amalgam.source.lora.LoraProduct.reference(w, b, a, 6, 4, 6, (float) (2 / Math.sqrt(4)), exact);
+        float[] got = MergeFixture.read(out, name);
+        for (int i = 0; i < w.length; i++) {
+            assertEquals(dev.amalgam.tensor.DTypeConversion.bf16ToFloat(dev.amalgam.tensor.DTypeConversion.floatToBf16(exact[i])),
+                    got[i], "element " + i);
+        }
+        assertArrayEquals(expected(w, b, a, 6, 4, 6, 1.0), exact, 1e-5f);
+    }
+
     @Test
     void badAdaptersEndInOneLineErrors() throws IOException {
         MergeFixture f = new MergeFixture(tmp);

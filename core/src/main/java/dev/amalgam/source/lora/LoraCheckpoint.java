@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A model with a LoRA adapter applied on the fly (spec §16.4), as a {@link Checkpoint}: every
  * weight an adapter module targets reads as W + s·B·A in float32 (dtype F32), computed when
- * the merge asks for it and kept only while memory allows; every other tensor is the base's
+ * the merge asks for it and kept only while memory allows (its stored dtype, {@link #storedDtype},
+ * stays the base's: the default output dtype); every other tensor is the base's
  * own zero-copy view. Nothing is written to disk.
  *
  * <p>The adapter's tensors are {@code base_model.model.<module>.lora_A.weight} ({@code [r, in]})
@@ -31,7 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Thread-safety: safe for concurrent reads.
  */
-public final class LoraCheckpoint implements Checkpoint {
+public final class LoraCheckpoint implements Checkpoint, dev.amalgam.source.StoredDtypes {
 
     private static final String PREFIX = "base_model.model.";
 
@@ -203,6 +204,11 @@ public final class LoraCheckpoint implements Checkpoint {
         float[] t = new float[x.length];
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
         return t;
+    }
+
+    @Override
+    public DType storedDtype(String name) {
+        return dev.amalgam.source.StoredDtypes.of(base, base.info(name));
     }
 
     @Override

@@ -28,7 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Thread-safety: safe for concurrent reads.
  */
-final class PermutedCheckpoint implements Checkpoint {
+final class PermutedCheckpoint implements Checkpoint, dev.amalgam.source.StoredDtypes {
 
     private final VocabularyMerge merge;
     private final int model;
@@ -144,6 +144,11 @@ final class PermutedCheckpoint implements Checkpoint {
         }
         long at = (long) r.row() * width;
         for (int j = 0; j < width; j++) v[j] += w * t.getFloat(at + j);
+    }
+
+    @Override
+    public DType storedDtype(String name) {
+        return dev.amalgam.source.StoredDtypes.of(inner, inner.info(name));
     }
 
     @Override
