@@ -1,12 +1,17 @@
 package dev.amalgam.cli;
 
+import dev.amalgam.analysis.AnalysisCollector;
+import dev.amalgam.analysis.HtmlReport;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.kernel.Device;
 import dev.amalgam.merge.MergeJob;
 import dev.amalgam.merge.MergePlan;
 import dev.amalgam.merge.MergeReport;
+import dev.amalgam.merge.TensorObserver;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
@@ -44,9 +49,11 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Override parameters.random_seed (DARE masks).")
     Long seed;
 
-    @Option(names = "--report", paramLabel = "FILE.json",
-            description = "Also write the per-tensor report (action, kept density, sign conflicts, time) as JSON.")
-    Path reportFile;
+    @Option(names = "--report", paramLabel = "FILE.html|FILE.json",
+            description = "Also write a report (repeatable): FILE.html, a self-contained page of task-vector norms, "
+                    + "cosine similarity, sign conflicts, what the merge kept and changed; FILE.json, the per-tensor report "
+                    + "(action, kept density, sign conflicts, time) with the same statistics under \"analysis\".")
+    List<Path> reportFiles = new ArrayList<>();
 
     @Option(names = "--dry-run", description = "Validate the config and every input header, print the plan, read no weights.")
     boolean dryRun;
@@ -67,6 +74,11 @@ final class MergeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
+        try {
+            ReportFiles.check(reportFiles);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         MergeConfig cfg = MergeConfig.load(config);
         if (dryRun) {
             try (MergeJob.Opened opened = MergeJob.open(cfg)) {
@@ -79,13 +91,15 @@ final class MergeCommand implements Callable<Integer> {
         MergeJob.Options options = new MergeJob.Options(output, dev, shardSize, force,
                 seed == null ? OptionalLong.empty() : OptionalLong.of(seed));
         ProgressBar bar = new ProgressBar(System.err, System.console() != null);
-        MergeReport report = MergeJob.run(cfg, options, bar);
+        AnalysisCollector collector = reportFiles.isEmpty() ? null : new AnalysisCollector();
+        MergeReport report = MergeJob.run(cfg, options, bar, collector == null ? TensorObserver.NONE : collector);
         printSummary(out, report);
-        if (reportFile != null) {
-            new com.fasterxml.jackson.databind.ObjectMapper()
-                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(reportFile.toFile(), report);
-            out.println("  report:    " + reportFile);
+        if (collector != null) {
+            HtmlReport.RunInfo run = new HtmlReport.RunInfo(config.getFileName().toString(), ReportFiles.configText(config),
+                    report.backend(), report.backendReason(), report.seconds(), report.tensors(), report.warnings(),
+                    report.output().toString());
+            ReportFiles.write(reportFiles, report, collector.analysis(), run);
+            for (Path f : reportFiles) out.println("  report:    " + f);
         }
         return 0;
     }

@@ -110,6 +110,12 @@ public final class MergeJob {
 
     /** Runs the whole merge; nothing appears under the target name unless it succeeds. */
     public static MergeReport run(MergeConfig config, Options options, ProgressListener progress) throws IOException {
+        return run(config, options, progress, TensorObserver.NONE);
+    }
+
+    /** As {@link #run(MergeConfig, Options, ProgressListener)}, showing each merged tensor and its inputs to {@code observer}. */
+    public static MergeReport run(MergeConfig config, Options options, ProgressListener progress, TensorObserver observer)
+            throws IOException {
         long start = System.nanoTime();
         try (Opened opened = open(config)) {
             MergePlan plan = opened.plan();
@@ -132,7 +138,7 @@ public final class MergeJob {
                         .open();
                 List<TensorReport> reports;
                 try {
-                    reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress);
+                    reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress, observer);
                     writer.finish();
                 } catch (RuntimeException | Error | IOException e) {
                     try {
@@ -146,6 +152,19 @@ public final class MergeJob {
                 return new MergeReport(writer.target(), plan.method(), selection.provider(), selection.reason(), reports,
                         plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
             }
+        }
+    }
+
+    /**
+     * Opens and plans {@code config} and shows every tensor a merge would compute to
+     * {@code observer}; merges and writes nothing ({@code amalgam analyze}).
+     *
+     * @return the plan that was walked
+     */
+    public static MergePlan analyze(MergeConfig config, TensorObserver observer, ProgressListener progress) {
+        try (Opened opened = open(config)) {
+            MergeExecutor.analyze(opened.plan(), observer, progress);
+            return opened.plan();
         }
     }
 
