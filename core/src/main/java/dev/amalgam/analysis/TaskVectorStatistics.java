@@ -1,7 +1,9 @@
 package dev.amalgam.analysis;
 
 import dev.amalgam.config.LayerPosition;
+import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -10,11 +12,10 @@ import java.util.stream.IntStream;
  * merge) the output, computing every norm, pairwise dot and sign count of {@link TensorStatistics}
  * at once.
  *
- * <p>Implementation notes. Elements are processed in chunks of {@value #CHUNK}; each chunk
- * accumulates in float64 in element order into its own slot and the slots are then added in chunk
- * order, so the result does not depend on how many threads ran (chunks run on the common
- * fork/join pool). Inputs are read through {@link Tensor#getFloat}, i.e. upcast exactly to
- * float32 (§1.3), and δ is formed in float32 as the merge forms it. NaN or Inf inputs (possible
+ * <p>Implementation notes. Elements are processed in chunks of {@value #CHUNK}; within a chunk
+ * each sum runs in float64 over four interleaved lanes (element e into lane e mod 4, lanes added as
+ * (l0 + l1) + (l2 + l3)), and the chunks' sums are then added in chunk order, so the result does not depend on how many threads ran (chunks run on the common
+ * fork/join pool). Inputs are upcast exactly to float32 (§1.3), and δ is formed in float32 as the merge forms it. NaN or Inf inputs (possible
  * only under {@code allow_nonfinite}) make the affected sums NaN; they are reported as they are.
  */
 public final class TaskVectorStatistics {
@@ -76,40 +77,19 @@ public final class TaskVectorStatistics {
 
     private static double[] chunk(Tensor base, List<Tensor> models, Tensor merged, long from, int len, Layout layout) {
         int t = models.size();
-        float[] b = new float[len];
+        float[] b = read(base, from, len, new float[len]);
+        float[][] x = new float[t][];
         float[][] d = new float[t][len];
-        float[] o = merged == null ? null : new float[len];
-        for (int e = 0; e < len; e++) b[e] = base.getFloat(from + e);
         for (int m = 0; m < t; m++) {
-            Tensor x = models.get(m);
-            float[] dm = d[m];
-            for (int e = 0; e < len; e++) dm[e] = x.getFloat(from + e) - b[e];
-        }
-        if (o != null) {
-            for (int e = 0; e < len; e++) o[e] = merged.getFloat(from + e);
+            x[m] = read(models.get(m), from, len, new float[len]);
+            float[] xm = x[m], dm = d[m];
+            for (int e = 0; e < len; e++) dm[e] = xm[e] - b[e];
         }
         double[] acc = new double[layout.size];
-        double baseSq = 0;
-        for (int e = 0; e < len; e++) baseSq += (double) b[e] * b[e];
-        acc[layout.baseSq] = baseSq;
+        acc[layout.baseSq] = dot(b, b, len);
         for (int i = 0; i < t; i++) {
-            float[] di = d[i];
-            for (int j = i; j < t; j++) {
-                float[] dj = d[j];
-                double s = 0;
-                for (int e = 0; e < len; e++) s += (double) di[e] * dj[e];
-                acc[layout.dot(i, j)] = s;
-            }
-        }
-        // ‖θ_m‖² from the stored values (b + δ may round).
-        for (int i = 0; i < t; i++) {
-            Tensor x = models.get(i);
-            double xs = 0;
-            for (int e = 0; e < len; e++) {
-                double v = x.getFloat(from + e);
-                xs += v * v;
-            }
-            acc[layout.modelSq + i] = xs;
+            acc[layout.modelSq + i] = dot(x[i], x[i], len);
+            for (int j = i; j < t; j++) acc[layout.dot(i, j)] = dot(d[i], d[j], len);
         }
         long conflicts = 0;
         long active = 0;
@@ -126,24 +106,78 @@ public final class TaskVectorStatistics {
         }
         acc[layout.conflicts] = conflicts;
         acc[layout.active] = active;
-        if (o != null) {
-            double md = 0;
-            for (int e = 0; e < len; e++) {
-                double v = (double) o[e] - b[e];
-                md += v * v;
-            }
-            acc[layout.mergedDelta] = md;
-            for (int m = 0; m < t; m++) {
-                Tensor x = models.get(m);
-                double s = 0;
-                for (int e = 0; e < len; e++) {
-                    double v = (double) o[e] - x.getFloat(from + e);
-                    s += v * v;
-                }
-                acc[layout.mergedToModel + m] = s;
-            }
+        if (merged != null) {
+            float[] o = read(merged, from, len, new float[len]);
+            acc[layout.mergedDelta] = distanceSq(o, b, len);
+            for (int m = 0; m < t; m++) acc[layout.mergedToModel + m] = distanceSq(o, x[m], len);
         }
         return acc;
+    }
+
+    /** Σ a·b in float64, element e into lane e mod 4, lanes added as (l0 + l1) + (l2 + l3). */
+    static double dot(float[] a, float[] b, int len) {
+        double l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+        int e = 0;
+        for (; e + 3 < len; e += 4) {
+            l0 += (double) a[e] * b[e];
+            l1 += (double) a[e + 1] * b[e + 1];
+            l2 += (double) a[e + 2] * b[e + 2];
+            l3 += (double) a[e + 3] * b[e + 3];
+        }
+        for (; e < len; e++) {
+            double p = (double) a[e] * b[e];
+            switch (e & 3) {
+                case 0 -> l0 += p;
+                case 1 -> l1 += p;
+                case 2 -> l2 += p;
+                default -> l3 += p;
+            }
+        }
+        return (l0 + l1) + (l2 + l3);
+    }
+
+    /** Σ (a − b)² in float64 (the difference in float64), lanes as in {@link #dot}. */
+    static double distanceSq(float[] a, float[] b, int len) {
+        double l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+        int e = 0;
+        for (; e + 3 < len; e += 4) {
+            double v0 = (double) a[e] - b[e], v1 = (double) a[e + 1] - b[e + 1];
+            double v2 = (double) a[e + 2] - b[e + 2], v3 = (double) a[e + 3] - b[e + 3];
+            l0 += v0 * v0;
+            l1 += v1 * v1;
+            l2 += v2 * v2;
+            l3 += v3 * v3;
+        }
+        for (; e < len; e++) {
+            double v = (double) a[e] - b[e];
+            switch (e & 3) {
+                case 0 -> l0 += v * v;
+                case 1 -> l1 += v * v;
+                case 2 -> l2 += v * v;
+                default -> l3 += v * v;
+            }
+        }
+        return (l0 + l1) + (l2 + l3);
+    }
+
+    /** Elements [from, from + len) upcast exactly to float32, by bulk copies rather than per-element reads. */
+    private static float[] read(Tensor tensor, long from, int len, float[] into) {
+        switch (tensor.dtype()) {
+            case F32 -> MemorySegment.copy(tensor.data(), Tensor.F32_LE, from * 4, into, 0, len);
+            case BF16, F16 -> {
+                short[] raw = new short[len];
+                MemorySegment.copy(tensor.data(), Tensor.I16_LE, from * 2, raw, 0, len);
+                if (tensor.dtype() == DType.BF16) {
+                    for (int e = 0; e < len; e++) into[e] = Float.intBitsToFloat(raw[e] << 16);
+                } else {
+                    for (int e = 0; e < len; e++) into[e] = Float.float16ToFloat(raw[e]);
+                }
+            }
+            default -> {
+                for (int e = 0; e < len; e++) into[e] = tensor.getFloat(from + e);
+            }
+        }
+        return into;
     }
 
     /** Slots of one chunk's accumulator array. */
