@@ -99,7 +99,8 @@ final class Svg {
     static String heatmap(String ariaLabel, List<String> rows, List<String> cols, double[][] values) {
         int cell = Math.max(10, Math.min(56, 640 / Math.max(1, cols.size())));
         int rowH = Math.max(6, Math.min(22, 640 / Math.max(1, rows.size())));
-        int left = 120, top = 110;
+        int longest = cols.stream().mapToInt(c -> Math.min(30, c.length())).max().orElse(4);
+        int left = 120, top = 20 + (int) (longest * 4.6);
         int w = left + cell * cols.size() + 10, h = top + rowH * rows.size() + 10;
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "<svg class=\"heatmap\" viewBox=\"0 0 %d %d\" width=\"%d\" role=\"img\" aria-label=\"%s\">", w, h, w, Html.esc(ariaLabel)));
