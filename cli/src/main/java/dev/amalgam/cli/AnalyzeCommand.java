@@ -1,10 +1,11 @@
 package dev.amalgam.cli;
 
-import dev.amalgam.analysis.AnalysisCollector;
+import dev.amalgam.Amalgam;
 import dev.amalgam.analysis.HtmlReport;
 import dev.amalgam.analysis.MergeAnalysis;
 import dev.amalgam.config.MergeConfig;
-import dev.amalgam.merge.MergeJob;
+import dev.amalgam.kernel.Device;
+import java.util.Map;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,17 +43,20 @@ final class AnalyzeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         MergeConfig cfg = MergeConfig.load(config);
         long start = System.nanoTime();
-        AnalysisCollector collector = new AnalysisCollector();
         ProgressBar bar = new ProgressBar(System.err, System.console() != null);
-        MergeJob.analyze(cfg, collector, bar);
-        MergeAnalysis analysis = collector.analysis();
+        MergeAnalysis analysis;
+        try (Amalgam amalgam = Amalgam.builder().device(Device.CPU).build()) {
+            analysis = amalgam.analyze(cfg, Map.of(), bar);
+        } finally {
+            bar.finished();
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
         HtmlReport.RunInfo run = new HtmlReport.RunInfo(config.getFileName().toString(), ReportFiles.configText(config), null, null,
                 seconds, List.of(), cfg.warnings(), null);
         ReportFiles.write(reportFiles, null, analysis, run);
         out.printf(Locale.ROOT, "analysed %d tensors of %d task model(s) against %s in %.2f s%n", analysis.tensors().size(),
                 analysis.models().size(), analysis.base(), seconds);
-        if (!collector.baseIsReference()) out.println("  note:      no base_model: task vectors are taken against the first input, " + analysis.base());
+        if (!analysis.hasBase()) out.println("  note:      no base_model: task vectors are taken against the first input, " + analysis.base());
         for (Path f : reportFiles) out.println("  report:    " + f);
         return 0;
     }

@@ -5,12 +5,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.analysis.HtmlReport;
 import dev.amalgam.analysis.MergeAnalysis;
-import dev.amalgam.merge.MergeReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -41,8 +41,8 @@ final class ReportFiles {
         return f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json");
     }
 
-    /** Writes every file; {@code report} is null for an analysis without a merge. */
-    static void write(List<Path> files, MergeReport report, MergeAnalysis analysis, HtmlReport.RunInfo run) throws IOException {
+    /** Writes every file; {@code report} (the JSON fields of the merge) is null for an analysis without a merge. */
+    static void write(List<Path> files, Map<String, Object> report, MergeAnalysis analysis, HtmlReport.RunInfo run) throws IOException {
         for (Path f : files) {
             if (isHtml(f)) {
                 HtmlReport.write(f, analysis, run);

@@ -1,6 +1,5 @@
 package dev.amalgam.analysis;
 
-import dev.amalgam.merge.TensorReport;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,11 +35,23 @@ public final class HtmlReport {
      * @param output        the output folder, or {@code null}
      */
     public record RunInfo(String title, String configText, String backend, String backendReason, double seconds,
-                          List<TensorReport> tensors, List<String> warnings, String output) {
+                          List<TensorTiming> tensors, List<String> warnings, String output) {
+        /** Copies the lists; null lists are empty. */
         public RunInfo {
             tensors = tensors == null ? List.of() : List.copyOf(tensors);
             warnings = warnings == null ? List.of() : List.copyOf(warnings);
         }
+    }
+
+    /**
+     * The time one output tensor took.
+     *
+     * @param name     tensor name
+     * @param action   {@code merged} or {@code copied}
+     * @param elements element count
+     * @param nanos    time spent on it
+     */
+    public record TensorTiming(String name, String action, long elements, long nanos) {
     }
 
     private HtmlReport() {
@@ -263,9 +274,9 @@ public final class HtmlReport {
         if (run.backend() != null) sb.append(" on the ").append(Html.esc(run.backend())).append(" backend");
         sb.append(".</p>");
         if (!run.tensors().isEmpty()) {
-            List<TensorReport> slow = run.tensors().stream().sorted(Comparator.comparingLong(TensorReport::nanos).reversed()).limit(10).toList();
+            List<TensorTiming> slow = run.tensors().stream().sorted(Comparator.comparingLong(TensorTiming::nanos).reversed()).limit(10).toList();
             sb.append("<table class=\"data\"><thead><tr><th>slowest tensors</th><th>action</th><th>elements</th><th>ms</th></tr></thead><tbody>");
-            for (TensorReport r : slow) {
+            for (TensorTiming r : slow) {
                 sb.append("<tr><td>").append(Html.esc(r.name())).append("</td><td>").append(Html.esc(r.action())).append("</td><td class=\"num\">")
                         .append(r.elements()).append("</td><td class=\"num\">").append(String.format(Locale.ROOT, "%.2f", r.nanos() / 1e6)).append("</td></tr>");
             }

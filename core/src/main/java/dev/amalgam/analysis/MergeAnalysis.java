@@ -12,7 +12,8 @@ import java.util.Objects;
  * {@code --report FILE.json} lists under {@code analysis}.
  *
  * @param method     merge_method
- * @param base       the base model's label
+ * @param base       the base model's label (the first input's when the merge has no base)
+ * @param hasBase    whether the merge has a base model; without one the first input stands in
  * @param models     the task models' labels, in plan order
  * @param merged     whether the statistics include the merged output
  * @param tensors    per-tensor statistics in plan order
@@ -20,11 +21,33 @@ import java.util.Objects;
  * @param byLayer    summaries per layer over all kinds
  * @param wholeModel the summary over every analysed tensor
  */
-public record MergeAnalysis(String method, String base, List<String> models, boolean merged, List<TensorStatistics> tensors,
+public record MergeAnalysis(String method, String base, boolean hasBase, List<String> models, boolean merged, List<TensorStatistics> tensors,
                             List<LayerSummary> byLayerAndKind, List<LayerSummary> byLayer, LayerSummary wholeModel) {
 
-    /** Summarises per-tensor statistics. */
+    /**
+     * Summarises per-tensor statistics of a merge with a base model.
+     *
+     * @param method  merge_method
+     * @param base    the base model's label
+     * @param models  the task models' labels
+     * @param tensors per-tensor statistics, each over {@code models}
+     * @return the summaries
+     */
     public static MergeAnalysis of(String method, String base, List<String> models, List<TensorStatistics> tensors) {
+        return of(method, base, true, models, tensors);
+    }
+
+    /**
+     * Summarises per-tensor statistics.
+     *
+     * @param method  merge_method
+     * @param base    the base model's (or stand-in's) label
+     * @param hasBase whether {@code base} is the merge's base model
+     * @param models  the task models' labels
+     * @param tensors per-tensor statistics, each over {@code models}
+     * @return the summaries
+     */
+    public static MergeAnalysis of(String method, String base, boolean hasBase, List<String> models, List<TensorStatistics> tensors) {
         int t = models.size();
         for (TensorStatistics s : tensors) {
             if (s.models() != t) throw new IllegalArgumentException("tensor " + s.name() + " has " + s.models() + " models, expected " + t);
@@ -46,7 +69,7 @@ public record MergeAnalysis(String method, String base, List<String> models, boo
             }
             byLayer.add(summarise(layer.getKey(), null, all, t));
         }
-        return new MergeAnalysis(method, base, List.copyOf(models), merged, List.copyOf(tensors), byKind, byLayer,
+        return new MergeAnalysis(method, base, hasBase, List.copyOf(models), merged, List.copyOf(tensors), byKind, byLayer,
                 summarise(LayerSummary.WHOLE_MODEL, null, tensors, t));
     }
 

@@ -1,10 +1,8 @@
-package dev.amalgam.analysis;
+package dev.amalgam.merge;
 
-import dev.amalgam.merge.MergeInput;
-import dev.amalgam.merge.MergePlan;
-import dev.amalgam.merge.PlanEntry;
-import dev.amalgam.merge.TensorObserver;
-import dev.amalgam.merge.TensorReport;
+import dev.amalgam.analysis.MergeAnalysis;
+import dev.amalgam.analysis.TaskVectorStatistics;
+import dev.amalgam.analysis.TensorStatistics;
 import dev.amalgam.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,7 +48,7 @@ public final class AnalysisCollector implements TensorObserver {
             MergeInput in = plan.inputs().get(i);
             if (i != base) models.add(in.label());
         }
-        return MergeAnalysis.of(plan.method(), plan.inputs().get(base).label(), models, tensors);
+        return MergeAnalysis.of(plan.method(), plan.inputs().get(base).label(), plan.baseInput() >= 0, models, tensors);
     }
 
     private static int reference(MergePlan plan) {
