@@ -5,10 +5,15 @@ import java.util.Locale;
 
 /** What part of a network a tensor belongs to, read from its name (for grouping in reports). */
 public enum TensorKind {
+    /** Attention projections ({@code self_attn}, {@code q_proj}, {@code qkv}, …). */
     ATTENTION("attention"),
+    /** Feed-forward blocks ({@code mlp}, {@code gate_proj}, {@code up_proj}, {@code down_proj}, experts, …). */
     MLP("MLP"),
+    /** Normalisation weights and biases (any name with {@code norm} or {@code ln_}). */
     NORM("norms"),
+    /** Token and position embeddings and the LM head. */
     EMBEDDING("embeddings"),
+    /** Anything else. */
     OTHER("other");
 
     private final String label;
@@ -17,12 +22,17 @@ public enum TensorKind {
         this.label = label;
     }
 
-    /** The name shown in reports. */
+    /** @return the name shown in reports */
     public String label() {
         return label;
     }
 
-    /** Classifies a tensor name of the common decoder and encoder layouts. */
+    /**
+     * Classifies a tensor name of the common decoder and encoder layouts.
+     *
+     * @param tensorName the tensor's name
+     * @return its kind
+     */
     public static TensorKind of(String tensorName) {
         if (EmbeddingNames.isEmbedding(tensorName) || tensorName.contains("embed") || tensorName.contains("wpe.")) {
             return EMBEDDING;
