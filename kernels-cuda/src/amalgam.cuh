@@ -21,6 +21,11 @@
 
 #define AMALGAM_FIELD(S, f, off) static_assert(offsetof(S, f) == (off), "layout of " #S "." #f)
 #define AMALGAM_SIZE(S, n) static_assert(sizeof(S) == (n), "size of " #S)
+// Dynamic shared memory (the launch's sharedMemBytes). The host build (kernels-cuda/host/simt.hpp)
+// defines it first, as a pointer to the block's buffer.
+#ifndef AMALGAM_DYNAMIC_SHARED
+#define AMALGAM_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
+#endif
 
 namespace amalgam {
 

@@ -16,7 +16,7 @@
 using namespace amalgam;
 
 extern "C" __global__ void __launch_bounds__(kBlock) amalgam_gta_merge(const GtaMergeArgs args) {
-    extern __shared__ uint32_t shared[];
+    AMALGAM_DYNAMIC_SHARED(uint32_t, shared);
     const uint32_t t = args.model_count;
     uint32_t* counts = shared;                                    // t kept, conflicts, non-finite
     float* contributions = reinterpret_cast<float*>(shared + t + 2);
