@@ -144,7 +144,10 @@ struct Block {
 #endif
 };
 
-#if defined(__GNUC__)
+// initial-exec (a fast access) only in executables: a dlopen'ed library with an initial-exec
+// variable needs its whole TLS segment (the __shared__ arrays) in the static TLS surplus, which
+// is far too small ("cannot allocate memory in static TLS block").
+#if defined(__GNUC__) && !(defined(__PIC__) && !defined(__PIE__))
 #define AMALGAM_SIMT_TLS __attribute__((tls_model("initial-exec")))
 #else
 #define AMALGAM_SIMT_TLS
@@ -462,6 +465,19 @@ inline T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = 32,
     }
     return simt::from_bits<T>(v[from]);
 }
+
+template <class T>
+inline unsigned __match_any_sync(unsigned mask, T value, const std::source_location site = std::source_location::current()) {
+    const unsigned lane = ::simt::lane_here().linear % 32;
+    const uint64_t* v = simt::warp_exchange(mask, simt::to_bits(value), "__match_any_sync", site);
+    unsigned peers = 0;
+    for (unsigned l = 0; l < 32; ++l) {
+        if ((mask >> l & 1u) && v[l] == v[lane]) peers |= 1u << l;
+    }
+    return peers;
+}
+
+inline int __ffs(int x) { return x == 0 ? 0 : std::countr_zero(static_cast<unsigned>(x)) + 1; }
 
 inline int __popc(unsigned x) { return std::popcount(x); }
 inline int __popcll(unsigned long long x) { return std::popcount(x); }

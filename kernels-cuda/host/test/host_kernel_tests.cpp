@@ -314,7 +314,7 @@ void gta(Digest& dg, std::mt19937_64& rng) {
         const float lambda = 0.9f;
         GtaMergeArgs ma{base.ptr(), out.ptr(), addr(table), chunk_start, c.n, addr(counters), c.base_dtype, c.out_dtype, c.t,
                         c.consensus, c.normalize, divisor, lambda, hash, seed_lo, seed_hi};
-        const size_t shared = (c.t + 2) * 4 + (c.consensus != CONSENSUS_NONE ? c.t * kBlock * 4 : 0);
+        const size_t shared = c.t * sizeof(GtaModel) + (c.t + 2) * 4 + (c.consensus != CONSENSUS_NONE ? c.t * kBlock * 4 : 0);
         launch("amalgam_gta_merge", 5, 1, kBlock, shared, &ma);
         std::vector<unsigned long long> want_counters(c.t + 2, 0);
         bool ok = true;
