@@ -15,6 +15,7 @@ module dev.amalgam.core {
     requires java.net.http;
 
     exports dev.amalgam;
+    exports dev.amalgam.analysis;
     exports dev.amalgam.checkpoint;
     exports dev.amalgam.config;
     exports dev.amalgam.io;

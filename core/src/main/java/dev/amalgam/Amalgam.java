@@ -1,5 +1,6 @@
 package dev.amalgam;
 
+import dev.amalgam.analysis.MergeAnalysis;
 import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.checkpoint.CheckpointSink;
 import dev.amalgam.checkpoint.InMemoryCheckpoint;
@@ -9,6 +10,7 @@ import dev.amalgam.kernel.Device;
 import dev.amalgam.kernel.KernelBackend;
 import dev.amalgam.kernel.KernelBackends;
 import dev.amalgam.kernel.cpu.CpuPools;
+import dev.amalgam.merge.AnalysisCollector;
 import dev.amalgam.merge.MergeContext;
 import dev.amalgam.merge.MergeExecutor;
 import dev.amalgam.merge.MergeJob;
@@ -17,6 +19,7 @@ import dev.amalgam.merge.MergeWarnings;
 import dev.amalgam.merge.OutputSink;
 import dev.amalgam.merge.PlanEntry;
 import dev.amalgam.merge.ProgressListener;
+import dev.amalgam.merge.TensorObserver;
 import dev.amalgam.merge.TensorReport;
 import dev.amalgam.tensor.Tensor;
 import dev.amalgam.tensor.TensorInfo;
@@ -193,16 +196,18 @@ public final class Amalgam implements AutoCloseable {
         long start = System.nanoTime();
         return locked(() -> {
             try (MergeJob.Opened opened = MergeJob.open(config, lookup(config, inputs))) {
+                AnalysisCollector collector = options.analysis() ? new AnalysisCollector() : null;
                 MergeJob.Options o = new MergeJob.Options(output, selection.device(), options.maxShardSize(),
                         options.force(), options.seed());
                 MergeReport report = CpuPools.callWith(pool, () -> {
                     try {
-                        return MergeJob.run(opened, backend, selection, o, listener(options.listener()), start);
+                        return MergeJob.run(opened, backend, selection, o, listener(options.listener()), start,
+                                collector == null ? TensorObserver.NONE : collector);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
                 });
-                return MergeSummary.of(report, false);
+                return MergeSummary.of(report, false, collector == null ? null : collector.analysis());
             }
         });
     }
@@ -216,6 +221,29 @@ public final class Amalgam implements AutoCloseable {
      */
     public MergeSummary mergeToFolder(MergeConfig config, Path output) {
         return mergeToFolder(config, Map.of(), output, MergeOptions.defaults());
+    }
+
+    /**
+     * Reads the inputs of {@code config} and computes their task-vector statistics (norms,
+     * pairwise cosine similarity, sign conflicts) without merging or writing anything: what
+     * {@code amalgam analyze} reports. One read of every input tensor.
+     *
+     * @param config   the merge whose inputs are analysed
+     * @param inputs   checkpoints by model name (empty: open every model as a folder)
+     * @param listener receives progress; may cancel
+     * @return the statistics per tensor, per layer and kind, per layer and for the whole model
+     */
+    public MergeAnalysis analyze(MergeConfig config, Map<String, ? extends Checkpoint> inputs, MergeListener listener) {
+        return locked(() -> {
+            try (MergeJob.Opened opened = MergeJob.open(config, lookup(config, inputs))) {
+                AnalysisCollector collector = new AnalysisCollector();
+                CpuPools.callWith(pool, () -> {
+                    MergeExecutor.analyze(opened.plan(), collector, listener(listener));
+                    return null;
+                });
+                return collector.analysis();
+            }
+        });
     }
 
     /**
@@ -287,12 +315,14 @@ public final class Amalgam implements AutoCloseable {
                 var plan = opened.plan();
                 var reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
                 referenceMetadata = reference.checkpoint().metadata();
+                AnalysisCollector collector = options.analysis() ? new AnalysisCollector() : null;
                 List<TensorReport> reports = CpuPools.callWith(pool,
-                        () -> MergeExecutor.execute(ctx, opened.merger(), out, listener(options.listener())));
+                        () -> MergeExecutor.execute(ctx, opened.merger(), out, listener(options.listener()),
+                                collector == null ? TensorObserver.NONE : collector));
                 long bytesWritten = infos.values().stream().mapToLong(TensorInfo::byteSize).sum();
                 MergeReport r = new MergeReport(null, plan.method(), selection.provider(), selection.reason(), reports,
                         plan.bytesToRead(), bytesWritten, System.nanoTime() - start, warnings.lines());
-                return MergeSummary.of(r, true);
+                return MergeSummary.of(r, true, collector == null ? null : collector.analysis());
             }
         });
     }

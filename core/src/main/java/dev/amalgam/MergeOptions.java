@@ -13,8 +13,11 @@ import java.util.OptionalLong;
  * @param force        replace a non-empty target folder (only after success)
  * @param seed         overrides the config's {@code random_seed} when present
  * @param listener     receives progress; may cancel
+ * @param analysis     also compute the task-vector statistics of every merged tensor
+ *                     ({@link MergeSummary#analysis()}; one extra pass over each tensor's inputs
+ *                     while they are mapped, no second read from disk)
  */
-public record MergeOptions(long maxShardSize, boolean force, OptionalLong seed, MergeListener listener) {
+public record MergeOptions(long maxShardSize, boolean force, OptionalLong seed, MergeListener listener, boolean analysis) {
 
     /**
      * @throws IllegalArgumentException if {@code maxShardSize} is not positive
@@ -45,6 +48,7 @@ public record MergeOptions(long maxShardSize, boolean force, OptionalLong seed, 
         private boolean force;
         private OptionalLong seed = OptionalLong.empty();
         private MergeListener listener = MergeListener.NONE;
+        private boolean analysis;
 
         private Builder() {
         }
@@ -85,9 +89,18 @@ public record MergeOptions(long maxShardSize, boolean force, OptionalLong seed, 
             return this;
         }
 
+        /**
+         * @param analysis compute the task-vector statistics for {@link MergeSummary#analysis()} (default false)
+         * @return this builder
+         */
+        public Builder analysis(boolean analysis) {
+            this.analysis = analysis;
+            return this;
+        }
+
         /** @return the options */
         public MergeOptions build() {
-            return new MergeOptions(maxShardSize, force, seed, listener);
+            return new MergeOptions(maxShardSize, force, seed, listener, analysis);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.amalgam;
 
+import dev.amalgam.analysis.MergeAnalysis;
 import dev.amalgam.merge.MergeReport;
 import dev.amalgam.merge.TensorReport;
 import java.nio.file.Path;
@@ -20,9 +21,11 @@ import java.util.Optional;
  * @param bytesWritten  output tensor bytes written
  * @param nanos         wall time
  * @param warnings      collected warnings, one line each
+ * @param analysis      the task-vector statistics, when {@link MergeOptions#analysis()} asked for them
  */
 public record MergeSummary(Optional<Path> output, String method, String backend, String backendReason,
-                           List<Tensor> tensors, long bytesRead, long bytesWritten, long nanos, List<String> warnings) {
+                           List<Tensor> tensors, long bytesRead, long bytesWritten, long nanos, List<String> warnings,
+                           Optional<MergeAnalysis> analysis) {
 
     /** Copies the lists. */
     public MergeSummary {
@@ -75,10 +78,10 @@ public record MergeSummary(Optional<Path> output, String method, String backend,
         return dev.amalgam.merge.MergePlan.bytes(b);
     }
 
-    static MergeSummary of(MergeReport r, boolean inMemory) {
+    static MergeSummary of(MergeReport r, boolean inMemory, MergeAnalysis analysis) {
         List<Tensor> ts = r.tensors().stream().map(MergeSummary::tensor).toList();
         return new MergeSummary(inMemory ? Optional.empty() : Optional.ofNullable(r.output()), r.method(), r.backend(),
-                r.backendReason(), ts, r.bytesRead(), r.bytesWritten(), r.nanos(), r.warnings());
+                r.backendReason(), ts, r.bytesRead(), r.bytesWritten(), r.nanos(), r.warnings(), Optional.ofNullable(analysis));
     }
 
     private static Tensor tensor(TensorReport t) {

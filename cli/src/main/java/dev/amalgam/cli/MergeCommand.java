@@ -4,11 +4,14 @@ import dev.amalgam.Amalgam;
 import dev.amalgam.CheckpointException;
 import dev.amalgam.MergeOptions;
 import dev.amalgam.MergeSummary;
+import dev.amalgam.analysis.HtmlReport;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.kernel.Device;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -46,9 +49,11 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Override parameters.random_seed (DARE masks).")
     Long seed;
 
-    @Option(names = "--report", paramLabel = "FILE.json",
-            description = "Also write the per-tensor report (action, kept density, sign conflicts, time) as JSON.")
-    Path reportFile;
+    @Option(names = "--report", paramLabel = "FILE.html|FILE.json",
+            description = "Also write a report (repeatable): FILE.html, a self-contained page of task-vector norms, "
+                    + "cosine similarity, sign conflicts, what the merge kept and changed; FILE.json, the per-tensor report "
+                    + "(action, kept density, sign conflicts, time) with the same statistics under \"analysis\".")
+    List<Path> reportFiles = new ArrayList<>();
 
     @Option(names = "--dry-run", description = "Validate the config and every input header, print the plan, read no weights.")
     boolean dryRun;
@@ -73,6 +78,11 @@ final class MergeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
+        try {
+            ReportFiles.check(reportFiles);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         MergeConfig cfg = MergeConfig.load(config);
         if (dryRun) {
             out.print(Amalgam.describePlan(cfg, Map.of()));
@@ -81,7 +91,8 @@ final class MergeCommand implements Callable<Integer> {
             return 0;
         }
         ProgressBar bar = new ProgressBar(System.err, System.console() != null);
-        MergeOptions.Builder options = MergeOptions.builder().maxShardSize(shardSize).force(force).listener(bar);
+        MergeOptions.Builder options = MergeOptions.builder().maxShardSize(shardSize).force(force).listener(bar)
+                .analysis(!reportFiles.isEmpty());
         if (seed != null) options.seed(seed);
         MergeSummary report;
         // The CLI keeps -Damalgam.backend / -Damalgam.device working with any --device.
@@ -95,11 +106,12 @@ final class MergeCommand implements Callable<Integer> {
             bar.finished();
         }
         printSummary(out, report);
-        if (reportFile != null) {
-            new com.fasterxml.jackson.databind.ObjectMapper()
-                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(reportFile.toFile(), json(report));
-            out.println("  report:    " + reportFile);
+        if (!reportFiles.isEmpty()) {
+            HtmlReport.RunInfo run = new HtmlReport.RunInfo(config.getFileName().toString(), ReportFiles.configText(config),
+                    report.backend(), report.backendReason(), report.seconds(), timings(report), report.warnings(),
+                    report.output().map(Path::toString).orElse(null));
+            ReportFiles.write(reportFiles, json(report), report.analysis().orElseThrow(), run);
+            for (Path f : reportFiles) out.println("  report:    " + f);
         }
         return 0;
     }
@@ -117,6 +129,11 @@ final class MergeCommand implements Callable<Integer> {
         m.put("nanos", r.nanos());
         m.put("warnings", r.warnings());
         return m;
+    }
+
+    /** The per-tensor timings of a summary, for the report's timing table. */
+    static List<HtmlReport.TensorTiming> timings(MergeSummary r) {
+        return r.tensors().stream().map(t -> new HtmlReport.TensorTiming(t.name(), t.action(), t.elements(), t.nanos())).toList();
     }
 
     static void printSummary(PrintWriter out, MergeSummary r) {

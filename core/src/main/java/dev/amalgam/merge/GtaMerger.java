@@ -112,8 +112,13 @@ public final class GtaMerger implements TensorMerger {
                 for (int m = 0; m < t; m++) tieBudget[m] -= Math.min(tieBudget[m], result.keepTies()[m]);
             }
             double kept = 0;
-            for (long k : result.kept()) kept += n == 0 ? 1 : (double) k / n;
-            return new TensorReport(name, "merged", n, t == 0 ? 1 : kept / t, result.signConflicts(), System.nanoTime() - start);
+            double[] keptPerModel = new double[t];
+            for (int m = 0; m < t; m++) {
+                keptPerModel[m] = n == 0 ? 1 : (double) result.kept()[m] / n;
+                kept += keptPerModel[m];
+            }
+            return new TensorReport(name, "merged", n, t == 0 ? 1 : kept / t, result.signConflicts(), System.nanoTime() - start,
+                    variant.sparsifier() == GtaVariant.SparsifierKind.NONE ? null : keptPerModel);
         }
     }
 

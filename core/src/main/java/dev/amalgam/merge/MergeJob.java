@@ -151,6 +151,13 @@ public final class MergeJob {
      */
     public static MergeReport run(Opened opened, KernelBackend backend, KernelBackends.Selection selection,
                                   Options options, ProgressListener progress, long start) throws IOException {
+        return run(opened, backend, selection, options, progress, start, TensorObserver.NONE);
+    }
+
+    /** As {@link #run(Opened, KernelBackend, KernelBackends.Selection, Options, ProgressListener, long)}, showing each merged tensor to {@code observer}. */
+    public static MergeReport run(Opened opened, KernelBackend backend, KernelBackends.Selection selection,
+                                  Options options, ProgressListener progress, long start, TensorObserver observer)
+            throws IOException {
         MergeConfig config = opened.config();
         MergePlan plan = opened.plan();
         MergeWarnings warnings = new MergeWarnings();
@@ -179,7 +186,7 @@ public final class MergeJob {
         MergePlan plan = opened.plan();
         List<TensorReport> reports;
         try {
-            reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress);
+            reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress, observer);
             writer.finish();
         } catch (RuntimeException | Error | IOException e) {
             try {
