@@ -174,7 +174,7 @@ public final class MergeJob {
                     .copyFiles(fromFolder ? outputFiles(config, reference, scratch) : List.of())
                     .force(options.force())
                     .open();
-            return run(opened, ctx, writer, outputs, selection, progress, start, warnings);
+            return run(opened, ctx, writer, outputs, selection, progress, start, warnings, observer);
         } finally {
             deleteTree(scratch);
         }
@@ -182,7 +182,7 @@ public final class MergeJob {
 
     private static MergeReport run(Opened opened, MergeContext ctx, ShardWriter writer, List<TensorInfo> outputs,
                                    KernelBackends.Selection selection, ProgressListener progress, long start,
-                                   MergeWarnings warnings) throws IOException {
+                                   MergeWarnings warnings, TensorObserver observer) throws IOException {
         MergePlan plan = opened.plan();
         List<TensorReport> reports;
         try {
