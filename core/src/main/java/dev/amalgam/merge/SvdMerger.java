@@ -36,13 +36,8 @@ public final class SvdMerger implements TensorMerger {
         double layerT = entry.layerT();
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
-<<<<<<< HEAD
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
-=======
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
->>>>>>> 710859d (Fast CPU nearswap/RAM kernels; merge-level reference vs fast CPU parity for every new method; mergekit-formula fixtures for slerp, model_stock, nuslerp, nearswap; fix: scratch copies (cropped embeddings, F64) in shared arenas, the fast kernels read them from worker threads (linear/ties with a large cropped embedding crashed with WrongThreadException))
+            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
             float[] theta0 = floats(base, n, name);
             List<float[]> taus = new ArrayList<>(t);
             boolean nonFinite = !allFinite(theta0);
