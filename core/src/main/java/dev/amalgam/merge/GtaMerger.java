@@ -127,7 +127,7 @@ public final class GtaMerger implements TensorMerger {
                 kept += keptPerModel[m];
             }
             return new TensorReport(name, "merged", n, t == 0 ? 1 : kept / t, result.signConflicts(), System.nanoTime() - start,
-                    variant.sparsifier() == GtaVariant.SparsifierKind.NONE ? null : keptPerModel);
+                    sparsifier == SparsifierKind.NONE ? null : keptPerModel);
         }
     }
 
