@@ -70,10 +70,11 @@ public final class MergeExecutor {
     }
 
     private static void observe(PlanEntry entry, MergePlan plan, TensorObserver observer, Tensor out, TensorReport report) {
-        try (Arena arena = Arena.ofConfined()) {
+        // Shared: observers (the statistics pass) read the scratch copies from worker threads.
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> inputs = new ArrayList<>(plan.inputs().size());
             for (MergeInput in : plan.inputs()) {
-                inputs.add(InputTensors.load(in.folder().tensor(entry.name()), entry.output(), arena));
+                inputs.add(InputTensors.load(in.checkpoint().tensor(entry.name()), entry.output(), arena));
             }
             observer.observe(entry, plan, inputs, out, report);
         }
