@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The contract every {@link KernelBackend} must meet: bit-identical agreement with
- * {@link ReferenceKernels} (§1.10) on selections, masks, per-element arithmetic, the blocked L1
+ * {@link ReferenceKernels} (§1.10; for the reference itself, with {@link NaiveKernels}, see {@link #oracle()}) on selections, masks, per-element arithmetic, the blocked L1
  * order and every count of the results. Written once, run against each backend by subclassing
  * (EJML style): a subclass only says which backend it tests.
  *
@@ -41,6 +41,14 @@ public abstract class KernelBackendContract {
 
     /** The backend under test; a fresh one per test. */
     protected abstract KernelBackend backend();
+
+    /**
+     * What the backend is compared with: the reference kernels, except when the backend under test
+     * IS the reference — then an independent implementation ({@link NaiveKernels}), never itself.
+     */
+    protected KernelBackend oracle() {
+        return new ReferenceKernels();
+    }
 
     /**
      * How far outputs may stray from the reference in cases with {@code rescale_mode: l1} (§1.10).
@@ -67,12 +75,14 @@ public abstract class KernelBackendContract {
     private static final DType[] DTYPES = {DType.F32, DType.F16, DType.BF16};
     private static final long[] SIZES = {1, 2, 31, 1009, 65536, 65537, 131101};
 
-    private final ReferenceKernels reference = new ReferenceKernels();
+    private KernelBackend reference;
     private KernelBackend backend;
 
     @BeforeEach
     void openBackend() {
+        reference = oracle();
         backend = backend();
+        assertTrue(reference.getClass() != backend.getClass(), "a backend must not be its own oracle: " + backend.name());
     }
 
     @AfterEach
@@ -193,6 +203,11 @@ public abstract class KernelBackendContract {
         int poisoned = -1;
         float poison = Float.NaN;
         String tensorName = "model.layers.0.mlp.down_proj.weight";
+        /**
+         * If &gt; 0: an F32 zero base and F32 models whose δ has L1 norm exactly this (in double, up to
+         * rounding of the float elements), to probe the l1 cut-off of §1.9 from both sides.
+         */
+        double l1Norm;
 
         Case(long seed, long n, int models) {
             this.seed = seed;
@@ -217,7 +232,8 @@ public abstract class KernelBackendContract {
             return "seed " + seed + ", n " + n + ", " + style + ", base " + baseType + ", models " + Arrays.toString(modelTypes)
                     + ", out " + outType + ", w " + Arrays.toString(weights) + ", specs " + Arrays.toString(specs)
                     + ", " + rescale + ", " + consensus + ", normalize " + normalize + ", λ " + lambda
-                    + ", allowNonfinite " + allowNonfinite + (poisoned >= 0 ? ", " + poison + " in input " + poisoned : "");
+                    + ", allowNonfinite " + allowNonfinite + (poisoned >= 0 ? ", " + poison + " in input " + poisoned : "")
+                    + (l1Norm > 0 ? ", ‖δ‖₁ " + l1Norm : "");
         }
     }
 
@@ -226,9 +242,13 @@ public abstract class KernelBackendContract {
         System.out.println("gta case: " + c);
         SplittableRandom rnd = new SplittableRandom(c.seed);
         int t = c.modelTypes.length;
-        Tensor base = KernelTestData.randomBase(c.tensorName, c.baseType, c.n, c.style, rnd);
+        Tensor base = c.l1Norm > 0 ? KernelTestData.allocate(c.tensorName, DType.F32, c.n)
+                : KernelTestData.randomBase(c.tensorName, c.baseType, c.n, c.style, rnd);
         List<Tensor> models = new ArrayList<>();
-        for (int m = 0; m < t; m++) models.add(KernelTestData.randomModel(c.tensorName, c.modelTypes[m], base, c.style, rnd));
+        for (int m = 0; m < t; m++) {
+            models.add(c.l1Norm > 0 ? tinyDeltas(c.tensorName, c.n, c.l1Norm, rnd)
+                    : KernelTestData.randomModel(c.tensorName, c.modelTypes[m], base, c.style, rnd));
+        }
         if (c.poisoned >= 0) {
             Tensor target = c.poisoned == 0 ? base : models.get(c.poisoned - 1);
             target.setFloat(rnd.nextLong(c.n), c.poison);
@@ -257,6 +277,16 @@ public abstract class KernelBackendContract {
             if (expected.nonFiniteInput() < 0) assertSameBits(expectedOut, actualOut, context);
         }
         return expected;
+    }
+
+    /** F32 values with random signs and magnitudes whose L1 norm is {@code l1} (up to float rounding). */
+    private static Tensor tinyDeltas(String name, long n, double l1, SplittableRandom rnd) {
+        double[] raw = new double[(int) n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += raw[i] = rnd.nextDouble(0.1, 1);
+        Tensor t = KernelTestData.allocate(name, DType.F32, n);
+        for (int i = 0; i < n; i++) t.setFloat(i, (float) ((rnd.nextBoolean() ? 1 : -1) * raw[i] * l1 / sum));
+        return t;
     }
 
     /** Checks every element against {@code tolerance}; returns how many differ in their bits. */
@@ -568,6 +598,106 @@ public abstract class KernelBackendContract {
                 0, ConsensusMethod.SUM, true, 1f, out, false);
         assertThrows(IllegalArgumentException.class, () -> reference.gta(pass));
         assertThrows(IllegalArgumentException.class, () -> backend.gta(pass));
+    }
+
+    // ---------------------------------------------------------------- exact boundaries
+
+    @Test
+    void gtaMatchesTheOracleAroundTheL1CutOff() {
+        // §1.9: no l1 rescale if A = Σ|δ| < 1e-7 or B = Σ|δ̂| < 1e-7. Norms of 5e-8 (both below),
+        // just below and above 1e-7, 2e-7 (B below for a trim to 20%), 1e-6 (both above).
+        long seed = 1401;
+        for (double l1 : new double[] {5e-8, 0.999e-7, 1.001e-7, 2e-7, 1e-6}) {
+            for (Spec spec : new Spec[] {new Spec.Trim(0.2, 1), new Spec.Trim(0.7, 1), new Spec.Band(0.5, 0.1), new Spec.Dare(0.4)}) {
+                Case c = new Case(seed++, 31, 2).all(spec);
+                c.l1Norm = l1;
+                c.rescale = RescaleMode.L1;
+                c.normalize = false;
+                c.consensus = ConsensusMethod.NONE;
+                assertGtaMatches(c);
+            }
+        }
+    }
+
+    /**
+     * §1.9's l1 cut-off by hand, not through the oracle: δ = [x, y] over a zero base, the trim keeps x
+     * alone, so A = x + y and B = x (exact in double for these dyadic values) and the kept value becomes
+     * x·(A/B) only if both A and B are at least 1e-7.
+     */
+    @Test
+    void l1RescaleCutOffAtTheExactBoundariesByHand() {
+        float below = Math.nextDown(1e-7f), above = 1e-7f;  // 9.99999905e-8 < 1e-7 < 1.00000001e-7
+        float[][] cases = {
+                // x, y, expected kept value
+                {0f, 0f, 0f},                                      // A = 0
+                {0x1p-25f, 0x1p-26f, 0x1p-25f},                    // A ≈ 4.5e-8 < 1e-7: kept as is
+                {0x1p-24f, 0x1p-25f, 0x1p-24f},                    // A ≈ 8.9e-8, just below 1e-7
+                {0x1p-24f, 0x1p-25f + 0x1p-26f, 0x1p-24f},         // A ≈ 1.04e-7 ≥ 1e-7 but B ≈ 6e-8 < 1e-7
+                {below, 0x1p-26f, below},                          // A ≈ 1.15e-7, B one float below 1e-7
+                {above, 0x1p-26f, (float) (above * ((above + (double) 0x1p-26f) / above))},  // B just ≥ 1e-7: rescaled
+                {0x1p-23f, 0x1p-24f, 1.5f * 0x1p-23f},             // A ≈ 1.8e-7, B ≈ 1.2e-7: ×1.5
+                {0x1p-22f, 0x1p-22f / 3, (float) (0x1p-22f * ((0x1p-22f + (double) (0x1p-22f / 3)) / 0x1p-22f))},  // ≈ 2e-7 / 3e-7
+        };
+        for (float[] k : cases) {
+            Tensor base = KernelTestData.of("l1", DType.F32, 0f, 0f);
+            Tensor model = KernelTestData.of("l1", DType.F32, k[0], k[1]);
+            Tensor out = KernelTestData.allocate("l1", DType.F32, 2);
+            MagnitudeThreshold keepX = new MagnitudeThreshold(MagnitudeKey.of(k[0]), 1);
+            GtaResult r = backend.gta(new GtaPass("l1", base, List.of(model), new int[] {0}, new float[] {1f},
+                    new Sparsifier[] {Sparsifier.MagnitudeBand.trim(keepX)}, RescaleMode.L1, 0, ConsensusMethod.NONE, false, 1f,
+                    out, false));
+            String context = "δ = [" + k[0] + ", " + k[1] + "]";
+            assertEquals(k[2], out.getFloat(0), reductionTolerance().relative() * k[2], context);  // §1.10 relative tolerance
+            assertEquals(0f, out.getFloat(1), context);
+            assertArrayEquals(new long[] {1}, r.kept(), context);
+        }
+    }
+
+    /** §1.7: a zero election sum (or count) elects +; by hand, both consensus methods. */
+    @Test
+    void electionOfAZeroSumIsPositiveByHand() {
+        Tensor base = KernelTestData.of("e", DType.F32, 0f, 0f, 0f);
+        // δ1 = [0.5, 0.25, -0.25], δ2 = [-0.5, -0.5, 0.25]: sums 0, -0.25, 0; counts 0, 0, 0.
+        Tensor m1 = KernelTestData.of("e", DType.F32, 0.5f, 0.25f, -0.25f);
+        Tensor m2 = KernelTestData.of("e", DType.F32, -0.5f, -0.5f, 0.25f);
+        float[][] expected = {
+                {0.5f, -0.5f, 0.25f},   // SUM: +, −, + ; each element one agreeing model of weight 1
+                {0.5f, 0.25f, 0.25f},   // COUNT: +, +, +
+        };
+        ConsensusMethod[] methods = {ConsensusMethod.SUM, ConsensusMethod.COUNT};
+        for (int c = 0; c < 2; c++) {
+            Tensor out = KernelTestData.allocate("e", DType.F32, 3);
+            GtaResult r = backend.gta(new GtaPass("e", base, List.of(m1, m2), new int[] {0, 1}, new float[] {1f, 1f},
+                    new Sparsifier[] {Sparsifier.NONE, Sparsifier.NONE}, RescaleMode.NONE, 0, methods[c], true, 1f, out, false));
+            assertArrayEquals(expected[c], KernelTestData.values(out), methods[c].toString());
+            assertEquals(3, r.signConflicts(), methods[c] + ": one model disagrees at every element");
+        }
+    }
+
+    /** §1.6: equal magnitudes at the threshold are kept in ascending flat index, within the tie budget; by hand. */
+    @Test
+    void trimKeepsTiesInFlatIndexOrderByHand() {
+        Tensor base = KernelTestData.of("t", DType.F32, 0f, 0f, 0f, 0f, 0f, 0f);
+        Tensor model = KernelTestData.of("t", DType.F32, 0.5f, -1f, 1f, 2f, -1f, 1f);
+        List<DeltaSource> parts = List.of(new DeltaSource(base, model));
+        // k = 3: 2 (i3), then the |1| ties i1, i2 (i4, i5 lose); k = 5: all four ties.
+        assertEquals(new MagnitudeThreshold(MagnitudeKey.of(1f), 2), backend.selectLargest(parts, 3));
+        assertEquals(new MagnitudeThreshold(MagnitudeKey.of(1f), 4), backend.selectLargest(parts, 5));
+        long[][] budgets = {{2}, {1}, {3}, {0}};
+        float[][] expected = {
+                {0f, -1f, 1f, 2f, 0f, 0f},
+                {0f, -1f, 0f, 2f, 0f, 0f},
+                {0f, -1f, 1f, 2f, -1f, 0f},
+                {0f, 0f, 0f, 2f, 0f, 0f}};
+        for (int b = 0; b < budgets.length; b++) {
+            Tensor out = KernelTestData.allocate("t", DType.F32, 6);
+            MagnitudeThreshold keep = new MagnitudeThreshold(MagnitudeKey.of(1f), budgets[b][0]);
+            GtaResult r = backend.gta(new GtaPass("t", base, List.of(model), new int[] {0}, new float[] {1f},
+                    new Sparsifier[] {Sparsifier.MagnitudeBand.trim(keep)}, RescaleMode.NONE, 0, ConsensusMethod.NONE, false, 1f,
+                    out, false));
+            assertArrayEquals(expected[b], KernelTestData.values(out), "tie budget " + budgets[b][0]);
+            assertArrayEquals(new long[] {4}, r.keepTies(), "every |1| is a tie at the threshold");
+        }
     }
 
     // ---------------------------------------------------------------- linear
