@@ -90,7 +90,7 @@ class CliBehaviourTest {
         var first = json.get("tensors").get(0);
         assertEquals("lm_head.weight", first.get("name").asText());
         assertEquals("merged", first.get("action").asText());
-        assertEquals(0.3, first.get("keptDensity").asDouble(), 1e-9);
+        assertEquals(0.3, first.get("keptDensity").asDouble(), 1e-9);  // §1.3: double arithmetic, rounding only
         assertTrue(first.get("signConflicts").asLong() > 0);
     }
 
