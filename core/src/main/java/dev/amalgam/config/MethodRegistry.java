@@ -22,7 +22,7 @@ public final class MethodRegistry {
     /** The methods Amalgam implements today; the rest of the table is planned. */
     private static final List<String> IMPLEMENTED = List.of(
             "linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties",
-            "tsv_m", "iso_c", "iso_cts");
+            "tsv_m", "iso_c", "iso_cts", "passthrough");
 
     private static final Map<String, MethodSpec> METHODS = build();
 
@@ -49,6 +49,18 @@ public final class MethodRegistry {
     /** All method names, in table order. */
     public static List<String> names() {
         return List.copyOf(METHODS.keySet());
+    }
+
+    /** True if some method declares {@code param} (mergekit ignores a parameter its method does not read). */
+    public static boolean isKnownParameter(String param) {
+        return METHODS.values().stream().anyMatch(m -> m.declares(param));
+    }
+
+    /** Every parameter name any method declares. */
+    public static java.util.Set<String> knownParameters() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (MethodSpec m : METHODS.values()) out.addAll(m.parameters().keySet());
+        return out;
     }
 
     /** Names of the implemented methods, in table order. */
