@@ -70,7 +70,7 @@ final class MergeCommand implements Callable<Integer> {
         MergeConfig cfg = MergeConfig.load(config);
         if (dryRun) {
             try (MergeJob.Opened opened = MergeJob.open(cfg)) {
-                out.print(opened.plan().describe());
+                out.print(opened.describe());
                 cfg.warnings().forEach(w -> out.println("warning: " + w));
                 out.println("dry run: config and headers are valid; nothing was written");
             }

@@ -117,14 +117,12 @@ public final class MergeConfig {
     static List<JsonNode> readDocuments(String yaml, String sourceName) {
         YAMLMapper mapper = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
         List<JsonNode> docs = new ArrayList<>();
-        try (com.fasterxml.jackson.databind.MappingIterator<JsonNode> it = mapper.readerFor(JsonNode.class).readValues(yaml)) {
-            while (it.hasNextValue()) {
-                JsonNode n = it.nextValue();
+        // One tree per document (MappingIterator would unwrap a top-level list into "documents").
+        try (JsonParser p = mapper.getFactory().createParser(yaml)) {
+            while (p.nextToken() != null) {
+                JsonNode n = mapper.readTree(p);
                 if (n != null && !n.isMissingNode() && !n.isNull()) docs.add(n); // a trailing `---` is no stage
             }
-        } catch (com.fasterxml.jackson.databind.RuntimeJsonMappingException e) {
-            if (e.getCause() instanceof JsonProcessingException jp) throw yamlError(sourceName, jp);
-            throw new ConfigException(sourceName, "", "invalid YAML: " + e.getMessage(), e);
         } catch (JsonProcessingException e) {
             throw yamlError(sourceName, e);
         } catch (IOException e) {

@@ -29,7 +29,7 @@ public final class ParameterResolver {
     private final Map<String, List<String>> stringLists;
     private final Map<String, Map<String, Double>> mappings;
     private final String levelsText;
-    private volatile InputNames inputNames = InputNames.SAME;
+    private final InputNames inputNames;
 
     /** The input tensor name of model {@code modelIndex} behind an output tensor name (slices rename layers). */
     @FunctionalInterface
@@ -56,14 +56,26 @@ public final class ParameterResolver {
         this.stringLists = Map.copyOf(stringLists);
         this.mappings = Map.copyOf(mappings);
         this.levelsText = levelsText;
+        this.inputNames = InputNames.SAME;
+    }
+
+    private ParameterResolver(ParameterResolver of, InputNames names) {
+        this.source = of.source;
+        this.method = of.method;
+        this.globalLevels = of.globalLevels;
+        this.perModel = of.perModel;
+        this.stringLists = of.stringLists;
+        this.mappings = of.mappings;
+        this.levelsText = of.levelsText;
+        this.inputNames = names;
     }
 
     /**
-     * Sets how output tensor names map to each model's input names, for per-model filters
-     * (the slice planner knows the layer map; identity by default).
+     * This lookup with output tensor names mapped to each model's input names for per-model
+     * filters (the slice planner knows the layer map; identity otherwise).
      */
-    public void inputNames(InputNames names) {
-        this.inputNames = names;
+    public ParameterResolver withInputNames(InputNames names) {
+        return new ParameterResolver(this, names);
     }
 
     public MethodSpec method() {

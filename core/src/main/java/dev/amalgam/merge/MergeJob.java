@@ -3,14 +3,17 @@ package dev.amalgam.merge;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.config.ModelRef;
+import dev.amalgam.config.ParameterResolver;
 import dev.amalgam.io.ModelFolder;
 import dev.amalgam.io.ShardWriter;
 import dev.amalgam.kernel.Device;
 import dev.amalgam.kernel.KernelBackend;
 import dev.amalgam.kernel.KernelBackends;
+import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,13 +38,45 @@ public final class MergeJob {
     }
 
     /**
-     * @param output       target folder
-     * @param device       where the kernels run
-     * @param maxShardSize data bytes per output shard
-     * @param force        replace a non-empty target
-     * @param seed         overrides {@code random_seed}
+     * @param output         target folder
+     * @param device         where the kernels run
+     * @param maxShardSize   data bytes per output shard
+     * @param force          replace a non-empty target
+     * @param seed           overrides {@code random_seed}
+     * @param writeModelCard write {@code README.md} and {@code mergekit_config.yml} (mergekit's default)
+     * @param copyTokenizer  copy the tokenizer files of {@code tokenizer_source}
      */
-    public record Options(Path output, Device device, long maxShardSize, boolean force, OptionalLong seed) {
+    public record Options(Path output, Device device, long maxShardSize, boolean force, OptionalLong seed,
+                          boolean writeModelCard, boolean copyTokenizer) {
+
+        public Options(Path output, Device device, long maxShardSize, boolean force, OptionalLong seed) {
+            this(output, device, maxShardSize, force, seed, true, true);
+        }
+    }
+
+    /** How a method takes its inputs: shape policy, merger, whether the base leads the inputs. */
+    private record Wiring(ShapePolicy policy, TensorMerger merger, boolean baseFirst, boolean taskVectors) {
+    }
+
+    private static Wiring wiring(String method) {
+        GtaVariant variant = GtaVariant.forMethod(method);
+        if (variant != null) return new Wiring(ShapePolicy.CROP_TO_BASE, new GtaMerger(variant), true, true);
+        if (method.equals("linear")) return new Wiring(ShapePolicy.CROP_TO_COMMON, new LinearMerger(), false, false);
+        SvdMerger.Kind kind = SvdMerger.Kind.forMethod(method);
+        if (kind != null) return new Wiring(ShapePolicy.EXACT, new SvdMerger(kind), true, true);
+        if (method.equals("passthrough")) return new Wiring(ShapePolicy.EXACT, new PassthroughMerger(), false, false);
+        throw new MergeException("merge_method: " + method + " is not available yet");
+    }
+
+    /**
+     * One merge pass over one set of inputs: the whole merge for {@code models:}, one slice for
+     * {@code slices:}.
+     *
+     * @param label  what it is, for messages ({@code models} or {@code slices[i]})
+     * @param plan   its plan
+     * @param params its parameter lookup
+     */
+    public record Segment(String label, MergePlan plan, ParameterResolver params) {
     }
 
     /** Opens the inputs and plans the merge from their headers (what {@code --dry-run} does). */
@@ -49,6 +84,7 @@ public final class MergeJob {
         List<MergeInput> opened = new ArrayList<>();
         try {
             Map<ModelRef, MergeInput> byRef = new LinkedHashMap<>();
+            Map<Path, MergeInput> byPath = new LinkedHashMap<>();
             for (ModelRef ref : config.allModels()) {
                 ModelFolder folder;
                 try {
@@ -59,49 +95,118 @@ public final class MergeJob {
                 MergeInput in = new MergeInput(ref, folder);
                 opened.add(in);
                 byRef.put(ref, in);
+                byPath.putIfAbsent(ref.resolvedPath(), in);
             }
             String method = config.mergeMethod();
+            Wiring wiring = wiring(method);
+            DType outDtype = config.outputDtype().orElse(null);
+            if (config.sliced()) {
+                SlicePlanner.Result r = SlicePlanner.plan(config, byPath, (views, base, layerT) -> {
+                    List<MergeInput> inputs = new ArrayList<>();
+                    int baseInput;
+                    if (wiring.baseFirst()) {
+                        inputs.add(base);
+                        for (MergeInput v : views) if (v != base) inputs.add(v);
+                        baseInput = 0;
+                    } else {
+                        inputs.addAll(views);
+                        baseInput = base == null ? -1 : inputs.indexOf(base);
+                    }
+                    return MergePlanner.plan(method, inputs, baseInput, wiring.policy(), outDtype, layerT::apply,
+                            wiring.taskVectors() ? inputs.size() - 1 : 0);
+                });
+                List<Segment> segments = new ArrayList<>();
+                for (SlicePlanner.Segment s : r.segments()) {
+                    segments.add(new Segment(s.slice().keyPath(), s.plan(), s.params()));
+                }
+                return new Opened(config, segments, wiring.merger(), opened, r.layerMap());
+            }
             List<MergeInput> inputs = new ArrayList<>();
             int baseInput;
-            ShapePolicy policy;
-            TensorMerger merger;
-            GtaVariant variant = GtaVariant.forMethod(method);
             ModelRef base = config.baseModel().orElse(null);
-            if (variant != null) {
+            if (wiring.baseFirst()) {
                 inputs.add(byRef.get(base));
                 for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
                 baseInput = 0;
-                policy = ShapePolicy.CROP_TO_BASE;
-                merger = new GtaMerger(variant);
-            } else if (method.equals("linear")) {
+            } else {
                 for (ModelRef m : config.inputs()) inputs.add(byRef.get(m));
                 baseInput = base == null ? -1 : config.inputs().indexOf(base);
-                policy = ShapePolicy.CROP_TO_COMMON;
-                merger = new LinearMerger();
-            } else if (SvdMerger.Kind.forMethod(method) != null) {
-                inputs.add(byRef.get(base));
-                for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
-                baseInput = 0;
-                policy = ShapePolicy.EXACT;
-                merger = new SvdMerger(SvdMerger.Kind.forMethod(method));
-            } else {
-                throw new MergeException("merge_method: " + method + " is not available yet");
             }
             MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
             LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
-            int taskModels = variant != null || SvdMerger.Kind.forMethod(method) != null ? inputs.size() - 1 : 0;
-            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, policy, config.outputDtype().orElse(null),
-                    layers::t, taskModels);
-            return new Opened(config, plan, merger, opened);
+            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, wiring.policy(), outDtype,
+                    layers::t, wiring.taskVectors() ? inputs.size() - 1 : 0);
+            return new Opened(config, List.of(new Segment("models", plan, config.parameters())), wiring.merger(), opened, null);
         } catch (RuntimeException e) {
             for (MergeInput in : opened) in.folder().close();
             throw e;
         }
     }
 
-    /** Inputs opened and planned; close to unmap them. */
-    public record Opened(MergeConfig config, MergePlan plan, TensorMerger merger, List<MergeInput> folders)
-            implements AutoCloseable {
+    /**
+     * Inputs opened and planned; close to unmap them.
+     *
+     * @param segments one for {@code models:}, one per slice for {@code slices:}
+     * @param layerMap the output layer map of a {@code slices:} merge, else null
+     */
+    public record Opened(MergeConfig config, List<Segment> segments, TensorMerger merger, List<MergeInput> folders,
+                         LayerMap layerMap) implements AutoCloseable {
+
+        public Opened {
+            segments = List.copyOf(segments);
+        }
+
+        /** The plan of a {@code models:} merge, or the first slice's. */
+        public MergePlan plan() {
+            return segments.getFirst().plan();
+        }
+
+        /** Every output tensor, in write order. */
+        public List<PlanEntry> entries() {
+            List<PlanEntry> all = new ArrayList<>();
+            for (Segment s : segments) all.addAll(s.plan().entries());
+            return all;
+        }
+
+        /** The model whose config.json, metadata and other files the output takes (the base, else the first input). */
+        public MergeInput reference() {
+            MergePlan first = plan();
+            if (config.sliced()) {
+                ModelRef base = config.baseModel().orElse(null);
+                if (base != null) {
+                    for (MergeInput in : folders) if (in.ref().resolvedPath().equals(base.resolvedPath())) return in;
+                }
+                for (MergeInput in : folders) if (in.ref().resolvedPath().equals(first.inputs().getFirst().ref().resolvedPath())) return in;
+            }
+            return first.baseInput() >= 0 ? first.inputs().get(first.baseInput()) : first.inputs().getFirst();
+        }
+
+        /** The plan in words, for {@code --dry-run}: one block per segment, then the output layer map. */
+        public String describe() {
+            if (!config.sliced()) return plan().describe();
+            StringBuilder sb = new StringBuilder();
+            long bytes = 0, read = 0, peak = 0;
+            int tensors = 0;
+            for (Segment s : segments) {
+                sb.append(s.label()).append(":\n");
+                for (String line : s.plan().describe().split("\n")) {
+                    if (line.startsWith("input bytes") || line.startsWith("output size") || line.startsWith("expected peak")) continue;
+                    sb.append("  ").append(line).append('\n');
+                }
+                bytes += s.plan().outputBytes();
+                read += s.plan().bytesToRead();
+                peak = Math.max(peak, s.plan().peakScratchBytes());
+                tensors += s.plan().entries().size();
+            }
+            sb.append(layerMap.describe());
+            sb.append("output tensors: ").append(tensors).append('\n');
+            sb.append("input bytes to read: ").append(MergePlan.bytes(read)).append('\n');
+            sb.append("output size: ").append(MergePlan.bytes(bytes)).append('\n');
+            sb.append("expected peak memory: ").append(MergePlan.bytes(peak))
+                    .append(" off-heap scratch + the JVM heap (inputs and output are memory-mapped)\n");
+            return sb.toString();
+        }
+
         @Override
         public void close() {
             for (MergeInput in : folders) in.folder().close();
@@ -112,29 +217,39 @@ public final class MergeJob {
     public static MergeReport run(MergeConfig config, Options options, ProgressListener progress) throws IOException {
         long start = System.nanoTime();
         try (Opened opened = open(config)) {
-            MergePlan plan = opened.plan();
             MergeWarnings warnings = new MergeWarnings();
             config.warnings().forEach(w -> warnings.add("config", w));
-            plan.warnings().forEach(w -> warnings.add("plan", w));
+            for (Segment s : opened.segments()) s.plan().warnings().forEach(w -> warnings.add("plan", w));
             KernelBackends.Selection selection = KernelBackends.select(options.device());
+            Path scratch = Files.createTempDirectory("amalgam-meta");
             try (KernelBackend backend = selection.backend()) {
-                var params = config.parameters();
-                boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
-                long seed = options.seed().isPresent() ? options.seed().getAsLong() : params.randomSeed();
-                MergeContext ctx = new MergeContext(plan, backend, params, warnings, allowNonfinite, seed);
-                List<TensorInfo> outputs = plan.entries().stream().map(PlanEntry::output).toList();
-                MergeInput reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
+                List<PlanEntry> entries = opened.entries();
+                List<TensorInfo> outputs = entries.stream().map(PlanEntry::output).toList();
+                MergeInput reference = opened.reference();
+                List<Path> files = OutputMetadata.write(scratch, opened, options, extraFiles(config, reference, options));
                 ShardWriter writer = ShardWriter.builder(options.output(), outputs)
                         .maxShardSize(options.maxShardSize())
                         .metadata(reference.folder().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.folder().metadata())
-                        .copyFiles(extraFiles(config, reference))
+                        .copyFiles(files)
                         .force(options.force())
                         .open();
-                List<TensorReport> reports;
+                List<TensorReport> reports = new ArrayList<>();
+                long read = 0;
+                ProgressListener.Spanning total = ProgressListener.spanning(progress, entries.size(),
+                        opened.segments().stream().mapToLong(s -> s.plan().bytesToRead()).sum());
                 try {
-                    reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress);
+                    for (Segment s : opened.segments()) {
+                        var params = s.params();
+                        boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
+                        long seed = options.seed().isPresent() ? options.seed().getAsLong() : params.randomSeed();
+                        MergeContext ctx = new MergeContext(s.plan(), backend, params, warnings, allowNonfinite, seed);
+                        reports.addAll(MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), total));
+                        read += s.plan().bytesToRead();
+                    }
+                    total.done();
                     writer.finish();
                 } catch (RuntimeException | Error | IOException e) {
+                    total.done();
                     try {
                         writer.abort();
                     } catch (IOException suppressed) {
@@ -143,23 +258,25 @@ public final class MergeJob {
                     throw e;
                 }
                 long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
-                return new MergeReport(writer.target(), plan.method(), selection.provider(), selection.reason(), reports,
-                        plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
+                return new MergeReport(writer.target(), config.mergeMethod(), selection.provider(), selection.reason(), reports,
+                        read, written, System.nanoTime() - start, warnings.lines());
+            } finally {
+                OutputMetadata.deleteScratch(scratch);
             }
         }
     }
 
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */
-    static List<Path> extraFiles(MergeConfig config, MergeInput reference) throws IOException {
+    static List<Path> extraFiles(MergeConfig config, MergeInput reference, Options options) throws IOException {
         Path referenceDir = folderOf(reference.ref().resolvedPath());
         Path tokenizerDir = config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null
                 ? folderOf(config.tokenizerSource().resolvedPath()) : referenceDir;
         List<Path> files = new ArrayList<>();
         for (Path p : ShardWriter.nonWeightFiles(referenceDir)) {
-            if (!tokenizerDir.equals(referenceDir) && isTokenizerFile(p)) continue;
+            if ((!tokenizerDir.equals(referenceDir) || !options.copyTokenizer()) && isTokenizerFile(p)) continue;
             files.add(p);
         }
-        if (!tokenizerDir.equals(referenceDir)) {
+        if (!tokenizerDir.equals(referenceDir) && options.copyTokenizer()) {
             for (Path p : ShardWriter.nonWeightFiles(tokenizerDir)) {
                 if (isTokenizerFile(p)) files.add(p);
             }

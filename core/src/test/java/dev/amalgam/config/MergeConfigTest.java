@@ -61,7 +61,7 @@ class MergeConfigTest {
         Path file = tmp.resolve("bad.yaml");
         Files.writeString(file, "merge_method: ties\nslices: []\nmodels:\n  - model: a\n");
         ConfigException e = assertThrows(ConfigException.class, () -> MergeConfig.load(file));
-        assertTrue(e.getMessage().startsWith("bad.yaml: slices: unknown key"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("bad.yaml: slices: set either `models` or `slices`"), e.getMessage());
     }
 
     @Test

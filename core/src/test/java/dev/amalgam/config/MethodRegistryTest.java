@@ -23,7 +23,7 @@ class MethodRegistryTest {
                 "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "passthrough",
                 "fisher", "regmean", "pcb", "widen"), MethodRegistry.names());
         assertEquals(List.of("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs",
-                "breadcrumbs_ties", "tsv_m", "iso_c", "iso_cts"), MethodRegistry.implementedNames());
+                "breadcrumbs_ties", "tsv_m", "iso_c", "iso_cts", "passthrough"), MethodRegistry.implementedNames());
         assertTrue(MethodRegistry.find("arcee_fusion").isEmpty());
         assertThrows(IllegalArgumentException.class, () -> MethodRegistry.get("ram"));
     }
