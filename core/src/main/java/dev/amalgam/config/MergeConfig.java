@@ -228,6 +228,8 @@ public final class MergeConfig {
                     : baseIndex >= 0 ? models.get(baseIndex)
                     : new ModelRef(ModelRef.NO_INDEX, baseWritten, baseResolved, true);
             checkBaseRule(method, base);
+            String countError = method.inputs().countError((int) models.stream().filter(m -> !m.base()).count());
+            if (countError != null) throw error("models", "merge_method `" + method.name() + "` " + countError);
 
             DType dtype = dtype(root, "dtype");
             DType outDtype = dtype(root, "out_dtype");
@@ -430,6 +432,18 @@ public final class MergeConfig {
 
         private void collectWarnings(MethodSpec method, List<ModelRef> models, ModelRef base,
                                      Map<String, ParameterValue> top, List<Map<String, ParameterValue>> perModel) {
+            for (ParamSpec s : method.ignoredParameters()) {
+                if (top.containsKey(s.name())) {
+                    warnings.add("parameters." + s.name() + ": `" + s.name() + "` has no effect in `" + method.name()
+                            + "`: " + s.ignoredNote());
+                }
+                for (int i = 0; i < perModel.size(); i++) {
+                    if (perModel.get(i).containsKey(s.name())) {
+                        warnings.add("models[" + i + "].parameters." + s.name() + ": `" + s.name() + "` has no effect in `"
+                                + method.name() + "`: " + s.ignoredNote());
+                    }
+                }
+            }
             for (ParamSpec s : method.parameters().values()) {
                 if (!s.warnIfNotDefault()) continue;
                 List<String> where = new ArrayList<>();

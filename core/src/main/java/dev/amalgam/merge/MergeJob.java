@@ -1,7 +1,9 @@
 package dev.amalgam.merge;
 
+import dev.amalgam.config.InputRoles;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
+import dev.amalgam.config.MethodSpec;
 import dev.amalgam.config.ModelRef;
 import dev.amalgam.io.ModelFolder;
 import dev.amalgam.io.ShardWriter;
@@ -60,38 +62,23 @@ public final class MergeJob {
                 opened.add(in);
                 byRef.put(ref, in);
             }
-            String method = config.mergeMethod();
+            MethodSpec method = config.method();
+            if (!method.implemented()) throw new MergeException("merge_method: " + method.name() + " is not available yet");
             List<MergeInput> inputs = new ArrayList<>();
             int baseInput;
-            ShapePolicy policy;
-            TensorMerger merger;
-            GtaVariant variant = GtaVariant.forMethod(method);
             ModelRef base = config.baseModel().orElse(null);
-            if (variant != null) {
-                inputs.add(byRef.get(base));
+            if (method.inputs().layout() == InputRoles.Layout.BASE_FIRST) {
+                if (base != null) inputs.add(byRef.get(base));
                 for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
-                baseInput = 0;
-                policy = ShapePolicy.CROP_TO_BASE;
-                merger = new GtaMerger(variant);
-            } else if (method.equals("linear")) {
+                baseInput = base != null ? 0 : -1;
+            } else {
                 for (ModelRef m : config.inputs()) inputs.add(byRef.get(m));
                 baseInput = base == null ? -1 : config.inputs().indexOf(base);
-                policy = ShapePolicy.CROP_TO_COMMON;
-                merger = new LinearMerger();
-            } else if (SvdMerger.Kind.forMethod(method) != null) {
-                inputs.add(byRef.get(base));
-                for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
-                baseInput = 0;
-                policy = ShapePolicy.EXACT;
-                merger = new SvdMerger(SvdMerger.Kind.forMethod(method));
-            } else {
-                throw new MergeException("merge_method: " + method + " is not available yet");
             }
             MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
             LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
-            int taskModels = variant != null || SvdMerger.Kind.forMethod(method) != null ? inputs.size() - 1 : 0;
-            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, policy, config.outputDtype().orElse(null),
-                    layers::t, taskModels);
+            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, config.outputDtype().orElse(null), layers::t);
+            TensorMerger merger = method.newMerger();
             return new Opened(config, plan, merger, opened);
         } catch (RuntimeException e) {
             for (MergeInput in : opened) in.folder().close();
