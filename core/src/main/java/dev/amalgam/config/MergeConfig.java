@@ -341,9 +341,10 @@ public final class MergeConfig {
                     : baseIndex >= 0 ? models.get(baseIndex)
                     : new ModelRef(ModelRef.NO_INDEX, baseWritten, baseResolved, true);
             checkBaseRule(method, base);
-            if (method.baseRule() == BaseModelRule.NONE && models.size() != 1) {
-                throw error("models", "merge_method `" + method.name() + "` takes exactly one model, got " + models.size()
-                        + (models.size() > 1 ? "; to stack layers of several models use `slices`" : ""));
+            String countError = method.inputs().countError((int) models.stream().filter(m -> !m.base()).count());
+            if (countError != null) {
+                throw error("models", "merge_method `" + method.name() + "` " + countError
+                        + (method.baseRule() == BaseModelRule.NONE && models.size() > 1 ? "; to stack layers of several models use `slices`" : ""));
             }
 
             TokenizerSource tokenizer = tokenizer(root, base, models.getFirst());
@@ -440,12 +441,13 @@ public final class MergeConfig {
                             + ".sources[0] spans " + length + "; all sources of a slice must span the same number of layers");
                 }
             }
-            if (method.baseRule() == BaseModelRule.NONE && written.size() != 1) {
-                throw error(where + ".sources", "merge_method `" + method.name() + "` takes exactly one source per slice, got "
-                        + written.size());
-            }
-
             int baseIndex = baseResolved == null ? -1 : resolved.indexOf(baseResolved);
+            boolean baseCounts = method.baseRule() == BaseModelRule.REQUIRED || method.baseRule() == BaseModelRule.OPTIONAL;
+            String countError = method.inputs().countError(written.size() - (baseCounts && baseIndex >= 0 ? 1 : 0));
+            if (countError != null) {
+                throw error(where + ".sources", "merge_method `" + method.name() + "` " + countError.replace("listed", "in this slice")
+                        .replace("model;", "source;").replace("models;", "sources;"));
+            }
             List<SliceSource> sources = new ArrayList<>();
             for (int j = 0; j < written.size(); j++) {
                 ModelRef ref = new ModelRef(j, written.get(j), resolved.get(j), j == baseIndex, where + ".sources[" + j + "]");
@@ -702,7 +704,7 @@ public final class MergeConfig {
                     }
                     List<String> valid = level != Level.MODEL ? List.copyOf(method.parameters().keySet()) : method.perModelParameterNames();
                     String hint = Suggestions.didYouMean(name, method.parameters().keySet());
-                    if (hint.isEmpty()) hint = Suggestions.didYouMean(name, MethodRegistry.knownParameters());
+                    if (hint.isEmpty()) hint = Suggestions.didYouMean(name, MethodRegistry.allParameterNames());
                     throw error(path, "unknown parameter `" + name + "` in `" + where + "` for merge_method `"
                             + method.name() + "`; valid parameters: " + (valid.isEmpty() ? "(none)" : join(valid)) + hint);
                 }
@@ -801,11 +803,23 @@ public final class MergeConfig {
 
         private void collectWarnings(MethodSpec method, Map<String, ParameterValue> top,
                                      List<Map<String, ParameterValue>> perModel, String perModelPrefix) {
+            String topPrefix = perModelPrefix.startsWith("slices[")
+                    ? perModelPrefix.substring(0, perModelPrefix.indexOf(".sources")) + ".parameters." : "parameters.";
+            for (ParamSpec s : method.ignoredParameters()) {
+                if (top.containsKey(s.name())) {
+                    warnings.add(topPrefix + s.name() + ": `" + s.name() + "` has no effect in `" + method.name()
+                            + "`: " + s.ignoredNote());
+                }
+                for (int i = 0; i < perModel.size(); i++) {
+                    if (perModel.get(i).containsKey(s.name())) {
+                        warnings.add(String.format(java.util.Locale.ROOT, perModelPrefix, i) + s.name() + ": `" + s.name()
+                                + "` has no effect in `" + method.name() + "`: " + s.ignoredNote());
+                    }
+                }
+            }
             for (ParamSpec s : method.parameters().values()) {
                 if (!s.warnIfNotDefault()) continue;
                 List<String> where = new ArrayList<>();
-                String topPrefix = perModelPrefix.startsWith("slices[")
-                        ? perModelPrefix.substring(0, perModelPrefix.indexOf(".sources")) + ".parameters." : "parameters.";
                 if (notDefault(top.get(s.name()), s)) where.add(topPrefix + s.name());
                 for (int i = 0; i < perModel.size(); i++) {
                     if (notDefault(perModel.get(i).get(s.name()), s)) {

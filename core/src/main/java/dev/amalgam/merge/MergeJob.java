@@ -1,7 +1,9 @@
 package dev.amalgam.merge;
 
+import dev.amalgam.config.InputRoles;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
+import dev.amalgam.config.MethodSpec;
 import dev.amalgam.config.ModelRef;
 import dev.amalgam.config.ParameterResolver;
 import dev.amalgam.io.ModelFolder;
@@ -54,20 +56,6 @@ public final class MergeJob {
         }
     }
 
-    /** How a method takes its inputs: shape policy, merger, whether the base leads the inputs. */
-    private record Wiring(ShapePolicy policy, TensorMerger merger, boolean baseFirst, boolean taskVectors) {
-    }
-
-    private static Wiring wiring(String method) {
-        GtaVariant variant = GtaVariant.forMethod(method);
-        if (variant != null) return new Wiring(ShapePolicy.CROP_TO_BASE, new GtaMerger(variant), true, true);
-        if (method.equals("linear")) return new Wiring(ShapePolicy.CROP_TO_COMMON, new LinearMerger(), false, false);
-        SvdMerger.Kind kind = SvdMerger.Kind.forMethod(method);
-        if (kind != null) return new Wiring(ShapePolicy.EXACT, new SvdMerger(kind), true, true);
-        if (method.equals("passthrough")) return new Wiring(ShapePolicy.EXACT, new PassthroughMerger(), false, false);
-        throw new MergeException("merge_method: " + method + " is not available yet");
-    }
-
     /**
      * One merge pass over one set of inputs: the whole merge for {@code models:}, one slice for
      * {@code slices:}.
@@ -97,46 +85,45 @@ public final class MergeJob {
                 byRef.put(ref, in);
                 byPath.putIfAbsent(ref.resolvedPath(), in);
             }
-            String method = config.mergeMethod();
-            Wiring wiring = wiring(method);
+            MethodSpec method = config.method();
+            if (!method.implemented()) throw new MergeException("merge_method: " + method.name() + " is not available yet");
+            boolean baseFirst = method.inputs().layout() == InputRoles.Layout.BASE_FIRST;
             DType outDtype = config.outputDtype().orElse(null);
             if (config.sliced()) {
                 SlicePlanner.Result r = SlicePlanner.plan(config, byPath, (views, base, layerT) -> {
                     List<MergeInput> inputs = new ArrayList<>();
                     int baseInput;
-                    if (wiring.baseFirst()) {
-                        inputs.add(base);
+                    if (baseFirst) {
+                        if (base != null) inputs.add(base);
                         for (MergeInput v : views) if (v != base) inputs.add(v);
-                        baseInput = 0;
+                        baseInput = base != null ? 0 : -1;
                     } else {
                         inputs.addAll(views);
                         baseInput = base == null ? -1 : inputs.indexOf(base);
                     }
-                    return MergePlanner.plan(method, inputs, baseInput, wiring.policy(), outDtype, layerT::apply,
-                            wiring.taskVectors() ? inputs.size() - 1 : 0);
+                    return MergePlanner.plan(method, inputs, baseInput, outDtype, layerT::apply);
                 });
                 List<Segment> segments = new ArrayList<>();
                 for (SlicePlanner.Segment s : r.segments()) {
                     segments.add(new Segment(s.slice().keyPath(), s.plan(), s.params()));
                 }
-                return new Opened(config, segments, wiring.merger(), opened, r.layerMap());
+                return new Opened(config, segments, method.newMerger(), opened, r.layerMap());
             }
             List<MergeInput> inputs = new ArrayList<>();
             int baseInput;
             ModelRef base = config.baseModel().orElse(null);
-            if (wiring.baseFirst()) {
-                inputs.add(byRef.get(base));
+            if (baseFirst) {
+                if (base != null) inputs.add(byRef.get(base));
                 for (ModelRef m : config.nonBaseModels()) inputs.add(byRef.get(m));
-                baseInput = 0;
+                baseInput = base != null ? 0 : -1;
             } else {
                 for (ModelRef m : config.inputs()) inputs.add(byRef.get(m));
                 baseInput = base == null ? -1 : config.inputs().indexOf(base);
             }
             MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
             LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
-            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, wiring.policy(), outDtype,
-                    layers::t, wiring.taskVectors() ? inputs.size() - 1 : 0);
-            return new Opened(config, List.of(new Segment("models", plan, config.parameters())), wiring.merger(), opened, null);
+            MergePlan plan = MergePlanner.plan(method, inputs, baseInput, outDtype, layers::t);
+            return new Opened(config, List.of(new Segment("models", plan, config.parameters())), method.newMerger(), opened, null);
         } catch (RuntimeException e) {
             for (MergeInput in : opened) in.folder().close();
             throw e;

@@ -20,25 +20,8 @@ import java.util.List;
  */
 public final class SvdMerger implements TensorMerger {
 
-    /** The three methods. */
-    public enum Kind {
-        TSV_M("tsv_m"), ISO_C("iso_c"), ISO_CTS("iso_cts");
-
-        private final String methodName;
-
-        Kind(String methodName) {
-            this.methodName = methodName;
-        }
-
-        public String methodName() {
-            return methodName;
-        }
-
-        public static Kind forMethod(String name) {
-            for (Kind k : values()) if (k.methodName.equals(name)) return k;
-            return null;
-        }
-    }
+    /** Which matrix step of §11 the 2-D tensors get (the registry pairs each with its method). */
+    public enum Kind { TSV_M, ISO_C, ISO_CTS }
 
     private final Kind kind;
 
