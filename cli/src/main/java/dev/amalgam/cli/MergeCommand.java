@@ -1,8 +1,6 @@
 package dev.amalgam.cli;
 
-import dev.amalgam.config.MergeConfig;
 import dev.amalgam.kernel.Device;
-import dev.amalgam.merge.MergeJob;
 import dev.amalgam.merge.MergePlan;
 import dev.amalgam.merge.MergeReport;
 import java.io.PrintWriter;
@@ -51,6 +49,17 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Validate the config and every input header, print the plan, read no weights.")
     boolean dryRun;
 
+    @Option(names = "--strict", description = "Make config warnings (keys and parameters without effect) errors.")
+    boolean strict;
+
+    @Option(names = "--intermediate-dir", paramLabel = "DIR",
+            description = "Multi-stage configs: write (and keep) each named stage's output in DIR/NAME "
+                    + "(default: a temporary folder next to OUTPUT_DIR, removed at the end).")
+    Path intermediateDir;
+
+    @Option(names = "--keep-intermediates", description = "Multi-stage configs: keep the temporary stage outputs.")
+    boolean keepIntermediates;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -67,27 +76,9 @@ final class MergeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
-        MergeConfig cfg = MergeConfig.load(config);
-        if (dryRun) {
-            try (MergeJob.Opened opened = MergeJob.open(cfg)) {
-                out.print(opened.describe());
-                cfg.warnings().forEach(w -> out.println("warning: " + w));
-                out.println("dry run: config and headers are valid; nothing was written");
-            }
-            return 0;
-        }
-        MergeJob.Options options = new MergeJob.Options(output, dev, shardSize, force,
-                seed == null ? OptionalLong.empty() : OptionalLong.of(seed));
-        ProgressBar bar = new ProgressBar(System.err, System.console() != null);
-        MergeReport report = MergeJob.run(cfg, options, bar);
-        printSummary(out, report);
-        if (reportFile != null) {
-            new com.fasterxml.jackson.databind.ObjectMapper()
-                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValue(reportFile.toFile(), report);
-            out.println("  report:    " + reportFile);
-        }
-        return 0;
+        return new ConfigRun(config, output, dev, c -> shardSize, force,
+                seed == null ? OptionalLong.empty() : OptionalLong.of(seed), dryRun, reportFile, strict, intermediateDir,
+                keepIntermediates, true, true, false).run(out);
     }
 
     static void printSummary(PrintWriter out, MergeReport r) {

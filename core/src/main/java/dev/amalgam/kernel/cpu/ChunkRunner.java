@@ -21,7 +21,7 @@ import java.util.function.IntFunction;
 final class ChunkRunner {
 
     /** Daemon worker threads shared by every backend instance in the JVM. */
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    private static final ForkJoinPool POOL = new ForkJoinPool(FastCpuKernelProvider.threads());
 
     private ChunkRunner() {
     }

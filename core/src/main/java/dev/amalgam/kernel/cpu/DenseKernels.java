@@ -32,7 +32,7 @@ final class DenseKernels {
     static final int DL = D.length();
 
     /** Own daemon pool, so that SVD work never waits behind the common pool's other users. */
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    private static final ForkJoinPool POOL = new ForkJoinPool(FastCpuKernelProvider.threads());
 
     private DenseKernels() {
     }
