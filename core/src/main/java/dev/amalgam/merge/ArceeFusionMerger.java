@@ -45,7 +45,7 @@ final class ArceeFusionMerger implements TensorMerger {
         long start = System.nanoTime();
         String name = entry.name();
         long n = entry.output().elementCount();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             int[] index = CoefficientMerge.identity(x.size());
             VectorLayout whole = VectorLayout.whole(n);

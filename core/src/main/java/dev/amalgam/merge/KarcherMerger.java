@@ -29,7 +29,7 @@ final class KarcherMerger implements TensorMerger {
         long maxIter = ctx.params().integer("max_iter");
         double tol = ctx.params().number("tol", null, entry.name(), entry.layerT());
         VectorLayout whole = VectorLayout.whole(entry.output().elementCount());
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             int[] index = CoefficientMerge.identity(x.size());
             if (x.size() == 1) return CoefficientMerge.combine(entry, ctx, x, index, new double[] {1}, whole, out, start);

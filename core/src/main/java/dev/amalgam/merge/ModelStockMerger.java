@@ -29,7 +29,7 @@ final class ModelStockMerger implements TensorMerger {
         String name = entry.name();
         boolean rows = ctx.params().bool("filter_wise", null, name, entry.layerT());
         VectorLayout layout = rows ? VectorLayout.rows(entry.output().shape()) : VectorLayout.whole(entry.output().elementCount());
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             int k = x.size();
             int[] index = CoefficientMerge.identity(k);

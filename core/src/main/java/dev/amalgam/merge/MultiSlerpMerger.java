@@ -43,7 +43,7 @@ final class MultiSlerpMerger implements TensorMerger {
             for (int i = 0; i < count; i++) w[i] /= sum;
         }
         VectorLayout whole = VectorLayout.whole(entry.output().elementCount());
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             int[] index = CoefficientMerge.identity(x.size());
             double[] c = new double[x.size()];

@@ -21,7 +21,7 @@ final class NearswapMerger implements TensorMerger {
     public TensorReport merge(PlanEntry entry, MergeContext ctx, Tensor out) {
         long start = System.nanoTime();
         float t = (float) ctx.params().number("t", null, entry.name(), entry.layerT());
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             LinearResult r = ctx.backend().nearswap(new NearswapPass(entry.name(), x.get(0), x.get(1), t, out, ctx.allowNonfinite()));
             return CoefficientMerge.finish(entry, ctx, r, CoefficientMerge.identity(2), start);

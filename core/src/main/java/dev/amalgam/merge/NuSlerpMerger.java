@@ -41,7 +41,7 @@ final class NuSlerpMerger implements TensorMerger {
         long[] shape = entry.output().shape();
         VectorLayout layout = p.bool("nuslerp_flatten", null, name, layerT) ? VectorLayout.whole(entry.output().elementCount())
                 : p.bool("nuslerp_row_wise", null, name, layerT) ? VectorLayout.columns(shape) : VectorLayout.rows(shape);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             int[] index = CoefficientMerge.identity(x.size());
             Tensor base = hasBase ? x.getFirst() : null;

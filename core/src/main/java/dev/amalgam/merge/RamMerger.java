@@ -50,7 +50,7 @@ final class RamMerger implements TensorMerger {
         double layerT = entry.layerT();
         ParameterResolver p = ctx.params();
         float epsilon = (float) p.number("epsilon", null, name, layerT);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             List<Tensor> models = x.subList(1, x.size());
             float[] scale = new float[models.size()];

@@ -28,7 +28,7 @@ final class SlerpMerger implements TensorMerger {
     public TensorReport merge(PlanEntry entry, MergeContext ctx, Tensor out) {
         long start = System.nanoTime();
         double t = ctx.params().number("t", null, entry.name(), entry.layerT());
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> x = CoefficientMerge.load(entry, ctx, arena);
             VectorLayout whole = VectorLayout.whole(entry.output().elementCount());
             int[] index = CoefficientMerge.identity(x.size());
