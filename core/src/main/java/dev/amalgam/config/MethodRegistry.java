@@ -1,5 +1,6 @@
 package dev.amalgam.config;
 
+import dev.amalgam.merge.Mergers;
 import dev.amalgam.merge.GtaMerger;
 import dev.amalgam.merge.LinearMerger;
 import dev.amalgam.merge.PassthroughMerger;
@@ -152,26 +153,29 @@ public final class MethodRegistry {
         add(t, svd("iso_cts", SvdMerger.Kind.ISO_CTS)
                 .p(ParamSpec.number("alpha", 1.0), ParamSpec.stringList("exclude"),
                         ParamSpec.number("common_space_fraction", 0.8).asFraction(), lines));
-        add(t, new Def("slerp", InputRoles.baseAnd(0, 1), ShapePolicy.CROP_TO_COMMON)
+        add(t, new Def("slerp", InputRoles.baseAnd(0, 1), ShapePolicy.CROP_TO_COMMON).merger(m -> Mergers.slerp())
                 .p(ParamSpec.requiredNumber("t")).noWeights().noDensity());
-        add(t, new Def("nuslerp", InputRoles.optionalBase(2, 2), ShapePolicy.CROP_TO_COMMON)
+        add(t, new Def("nuslerp", InputRoles.optionalBase(2, 2), ShapePolicy.CROP_TO_COMMON).merger(m -> Mergers.nuslerp())
                 .p(weightReq, ParamSpec.bool("nuslerp_flatten", true), ParamSpec.bool("nuslerp_row_wise", false))
                 .noDensity());
         add(t, new Def("multislerp", InputRoles.optionalBase(1, Integer.MAX_VALUE), ShapePolicy.EXACT)
+                .merger(m -> Mergers.multislerp())
                 .p(weightReq, ParamSpec.bool("normalize_weights", true), ParamSpec.number("eps", 1e-8)).noDensity());
-        add(t, new Def("karcher", InputRoles.allModels(true), ShapePolicy.EXACT)
+        add(t, new Def("karcher", InputRoles.allModels(true), ShapePolicy.EXACT).merger(m -> Mergers.karcher())
                 .p(ParamSpec.integer("max_iter", 10), ParamSpec.number("tol", 1e-5)).noWeights().noDensity());
         add(t, new Def("model_stock", InputRoles.baseAnd(2, Integer.MAX_VALUE), ShapePolicy.CROP_TO_COMMON)
+                .merger(m -> Mergers.modelStock())
                 .p(ParamSpec.bool("filter_wise", false)).noWeights().noDensity());
-        add(t, new Def("nearswap", InputRoles.baseAnd(1, 1), ShapePolicy.EXACT)
+        add(t, new Def("nearswap", InputRoles.baseAnd(1, 1), ShapePolicy.EXACT).merger(m -> Mergers.nearswap())
                 .p(ParamSpec.requiredNumber("t")).noWeights().noDensity());
         add(t, new Def("passthrough", new InputRoles(BaseModelRule.NONE, false, 1, 1, InputRoles.Layout.AS_INPUTS),
                 ShapePolicy.EXACT).merger(m -> new PassthroughMerger())
                 .p(ParamSpec.optionalNumber("scale").perModelScope()).noWeights().noDensity());
-        add(t, new Def("arcee_fusion", InputRoles.baseAnd(1, 1), ShapePolicy.EXACT).noWeights().noDensity());
-        add(t, new Def("ram", InputRoles.baseAndTasks(), ShapePolicy.EXACT)
+        add(t, new Def("arcee_fusion", InputRoles.baseAnd(0, 1), ShapePolicy.EXACT).merger(m -> Mergers.arceeFusion())
+                .scratch(n -> 2).noWeights().noDensity());
+        add(t, new Def("ram", InputRoles.baseAndTasks(), ShapePolicy.EXACT).merger(m -> Mergers.ram(false))
                 .p(ParamSpec.number("epsilon", 1e-5)).noWeights().noDensity());
-        add(t, new Def("ramplus_tl", InputRoles.baseAndTasks(), ShapePolicy.EXACT)
+        add(t, new Def("ramplus_tl", InputRoles.baseAndTasks(), ShapePolicy.EXACT).merger(m -> Mergers.ram(true))
                 .p(ParamSpec.number("epsilon", 1e-5), ParamSpec.number("r", 0.1), ParamSpec.number("alpha", 0.2))
                 .noWeights().noDensity());
 

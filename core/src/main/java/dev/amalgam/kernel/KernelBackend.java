@@ -44,6 +44,21 @@ public interface KernelBackend extends AutoCloseable {
         return ReferenceReductions.combine(pass);
     }
 
+    /** {@code nearswap} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
+    default LinearResult nearswap(NearswapPass pass) {
+        return ReferenceElementwise.nearswap(pass);
+    }
+
+    /** The RAM contribution counts of one tensor ({@code ramplus_tl}'s ρ); default on the host. */
+    default RamPass.Overlap ramOverlap(RamPass pass) {
+        return ReferenceElementwise.ramOverlap(pass);
+    }
+
+    /** {@code ram}/{@code ramplus_tl} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
+    default LinearResult ram(RamPass pass) {
+        return ReferenceElementwise.ram(pass);
+    }
+
     /**
      * The SVD kernels (TSV-M, Iso-C, Iso-CTS, LoRA extraction); the double-precision reference
      * unless the backend has faster ones.

@@ -59,7 +59,7 @@ public final class GtaMerger implements TensorMerger {
             }
             PlanEntry first = merged.getFirst();
             double density = ctx.params().number("density", model.ref(), first.name(), first.layerT());
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 List<DeltaSource> parts = new ArrayList<>(merged.size());
                 long total = 0;
                 for (PlanEntry e : merged) {
@@ -89,7 +89,7 @@ public final class GtaMerger implements TensorMerger {
         ParameterResolver p = ctx.params();
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
             int[] indices = new int[t];

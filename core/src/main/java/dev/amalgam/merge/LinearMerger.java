@@ -18,7 +18,7 @@ public final class LinearMerger implements TensorMerger {
         long start = System.nanoTime();
         String name = entry.name();
         int count = ctx.plan().inputs().size();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> inputs = new ArrayList<>(count);
             float[] weights = new float[count];
             double sum = 0;

@@ -36,7 +36,7 @@ public final class SvdMerger implements TensorMerger {
         double layerT = entry.layerT();
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
             float[] theta0 = floats(base, n, name);
             List<float[]> taus = new ArrayList<>(t);

@@ -28,7 +28,7 @@ class ReferenceReductionsTest {
     void rowsAndColumnsOfAMatrix() {
         // [[1, 2, 3], [4, 5, 6]]
         long[] shape = {2, 3};
-        Tensor m = ReductionsContract.reshape(KernelTestData.of("m", DType.F32, 1, 2, 3, 4, 5, 6), shape);
+        Tensor m = MethodKernelsContract.reshape(KernelTestData.of("m", DType.F32, 1, 2, 3, 4, 5, 6), shape);
         GramResult rows = ReferenceReductions.gram(new GramPass("t", List.of(m), null, VectorLayout.rows(shape)));
         assertEquals(2, rows.vectors());
         assertEquals(14.0, rows.squaredNorm(0, 0));
@@ -69,9 +69,9 @@ class ReferenceReductionsTest {
     @Test
     void combineUsesEachVectorsCoefficients() {
         long[] shape = {2, 3};
-        Tensor x = ReductionsContract.reshape(KernelTestData.of("x", DType.F32, 1, 2, 3, 4, 5, 6), shape);
-        Tensor y = ReductionsContract.reshape(KernelTestData.of("y", DType.F32, 1, 1, 1, 1, 1, 1), shape);
-        Tensor out = ReductionsContract.reshape(KernelTestData.of("o", DType.F32, 0, 0, 0, 0, 0, 0), shape);
+        Tensor x = MethodKernelsContract.reshape(KernelTestData.of("x", DType.F32, 1, 2, 3, 4, 5, 6), shape);
+        Tensor y = MethodKernelsContract.reshape(KernelTestData.of("y", DType.F32, 1, 1, 1, 1, 1, 1), shape);
+        Tensor out = MethodKernelsContract.reshape(KernelTestData.of("o", DType.F32, 0, 0, 0, 0, 0, 0), shape);
         ReferenceReductions.combine(new CombinePass("t", List.of(x, y), new float[] {2, 0, -1, 10}, VectorLayout.rows(shape), out, false));
         org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {2, 4, 6, 6, 5, 4}, KernelTestData.values(out));
         ReferenceReductions.combine(new CombinePass("t", List.of(x), new float[] {1, 0, -1}, VectorLayout.columns(shape), out, false));

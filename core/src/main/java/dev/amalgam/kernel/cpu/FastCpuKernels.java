@@ -65,6 +65,21 @@ public final class FastCpuKernels implements KernelBackend {
         return CombineKernel.run(pass);
     }
 
+    @Override
+    public LinearResult nearswap(dev.amalgam.kernel.NearswapPass pass) {
+        return ElementwiseKernels.nearswap(pass);
+    }
+
+    @Override
+    public dev.amalgam.kernel.RamPass.Overlap ramOverlap(dev.amalgam.kernel.RamPass pass) {
+        return ElementwiseKernels.ramOverlap(pass);
+    }
+
+    @Override
+    public LinearResult ram(dev.amalgam.kernel.RamPass pass) {
+        return ElementwiseKernels.ram(pass);
+    }
+
     /** Gram-side eigensolver SVDs, vectorized GEMMs, batches spread over the cores. */
     @Override
     public dev.amalgam.kernel.svd.SvdKernels svd() {

@@ -16,12 +16,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The reductions family of a backend against {@link ReferenceReductions}: Gram matrices (dots,
- * squared norms) bit for bit, and per-vector combinations bit for bit, on awkward sizes (primes,
- * 1, block edges ± 1, rows and columns crossing a block), every storage dtype, with and without an
- * origin, and fresh random data (never zeros). Subclass it per backend.
+ * The kernels of the interpolation, geometric and RAM methods of a backend against the reference:
+ * Gram matrices (dots, squared norms; {@link ReferenceReductions}) and per-vector combinations bit
+ * for bit, and the element-wise nearswap and RAM kernels ({@link ReferenceElementwise}) bit for
+ * bit, on awkward sizes (primes, 1, block edges ± 1, rows and columns crossing a block), every
+ * storage dtype, with and without an origin, and fresh random data (never zeros). Subclass it per
+ * backend.
  */
-public abstract class ReductionsContract {
+public abstract class MethodKernelsContract {
 
     protected abstract KernelBackend backend();
 
@@ -164,6 +166,63 @@ public abstract class ReductionsContract {
         Tensor big = reshape(KernelTestData.of("c", DType.F32, 1f, 1f, 60000f, 60000f), shape);
         LinearResult r = backend.combine(new CombinePass("t", List.of(big, big), new float[] {1, 1, 1, 1}, rows, out, false));
         assertEquals(new LinearResult(-1, 2), r, "60000 + 60000 overflows float16 in row 1 only");
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {7, 8})
+    void nearswapMatchesReference(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (long[] shape : SHAPES) {
+            Tensor a = random("a", DTYPES[rnd.nextInt(3)], shape, rnd, null);
+            Tensor b = random("b", DTYPES[rnd.nextInt(3)], shape, rnd, rnd.nextBoolean() ? a : null);
+            for (float t : new float[] {0f, -0.5f, 1e-3f, 0.05f, 2f}) {
+                DType outType = DTYPES[rnd.nextInt(3)];
+                Tensor expected = output("e", outType, shape), actual = output("a", outType, shape);
+                assertEquals(ReferenceElementwise.nearswap(new NearswapPass("t", a, b, t, expected, false)),
+                        backend.nearswap(new NearswapPass("t", a, b, t, actual, false)));
+                KernelTestData.assertSameBits(expected, actual, "nearswap " + java.util.Arrays.toString(shape) + " t=" + t);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {9, 10})
+    void ramMatchesReference(long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (long[] shape : SHAPES) {
+            int t = 1 + rnd.nextInt(4);
+            Tensor base = random("b", DTYPES[rnd.nextInt(3)], shape, rnd, null);
+            List<Tensor> models = new ArrayList<>();
+            for (int m = 0; m < t; m++) {
+                Tensor x = random("x" + m, DTYPES[rnd.nextInt(3)], shape, rnd, base);
+                // Leave about half of the elements unchanged so that contributions overlap and not.
+                for (long i = 0; i < x.elementCount(); i++) if (rnd.nextBoolean()) x.setFloat(i, base.getFloat(i));
+                models.add(x);
+            }
+            float[] scale = new float[t];
+            for (int m = 0; m < t; m++) scale[m] = 1f + rnd.nextFloat() * 0.2f;
+            float eps = rnd.nextBoolean() ? 1e-5f : 1e-3f;
+            RamPass counts = new RamPass("t", base, models, eps, scale, null, true);
+            RamPass.Overlap eo = ReferenceElementwise.ramOverlap(counts), ao = backend.ramOverlap(counts);
+            String context = "ram " + java.util.Arrays.toString(shape) + " T=" + t;
+            org.junit.jupiter.api.Assertions.assertArrayEquals(eo.shared(), ao.shared(), context);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(eo.unique(), ao.unique(), context);
+            DType outType = DTYPES[rnd.nextInt(3)];
+            Tensor expected = output("e", outType, shape), actual = output("a", outType, shape);
+            assertEquals(ReferenceElementwise.ram(new RamPass("t", base, models, eps, scale, expected, false)),
+                    backend.ram(new RamPass("t", base, models, eps, scale, actual, false)), context);
+            KernelTestData.assertSameBits(expected, actual, context);
+        }
+    }
+
+    @Test
+    void elementwiseKernelsReportTheFirstNonFiniteInput() {
+        Tensor a = KernelTestData.of("a", DType.F32, 1f, 2f, 3f);
+        Tensor b = KernelTestData.of("b", DType.F32, 1f, Float.NaN, 3f);
+        Tensor out = output("o", DType.F32, new long[] {3});
+        assertEquals(1, backend.nearswap(new NearswapPass("t", a, b, 0.5f, out, false)).nonFiniteInput());
+        assertEquals(2, backend.ram(new RamPass("t", a, List.of(a, b), 1e-5f, new float[] {1, 1}, out, false)).nonFiniteInput());
+        assertEquals(0, backend.ram(new RamPass("t", b, List.of(a), 1e-5f, new float[] {1}, out, false)).nonFiniteInput());
     }
 
     static Tensor reshape(Tensor t, long[] shape) {
