@@ -174,8 +174,8 @@ final class OutputMetadata {
         StringBuilder sb = new StringBuilder("---\nbase_model:\n");
         for (String m : models) sb.append("- ").append(yamlScalar(m)).append('\n');
         sb.append("library_name: transformers\ntags:\n- merge\n- mergekit\n- amalgam\n---\n");
-        Path name = output.toAbsolutePath().normalize().getFileName();
-        sb.append("# ").append(name == null ? "merged-model" : name).append("\n\n");
+        // Not the output folder's name (mergekit's title): identical configs give identical files (§14.16).
+        sb.append("# ").append(config.mergeMethod()).append(" merge\n\n");
         sb.append("This is a merge of pre-trained language models made with Amalgam from a "
                 + "[mergekit](https://github.com/arcee-ai/mergekit)-compatible configuration.\n\n");
         sb.append("## Merge Details\n### Merge Method\n\n");
