@@ -442,6 +442,13 @@ public final class MergeConfig {
                 }
             }
             int baseIndex = baseResolved == null ? -1 : resolved.indexOf(baseResolved);
+            if (baseIndex < 0 && baseResolved != null && written.size() == 1 && method.baseRule() == BaseModelRule.REQUIRED
+                    && method.inputs().minOthers() == 0 && method.inputs().maxOthers() == 1) {
+                // mergekit's slerp returns a lone input as it is: a one-source slice passes through.
+                baseIndex = 0;
+                baseResolved = resolved.getFirst();
+                baseWritten = written.getFirst();
+            }
             boolean baseCounts = method.baseRule() == BaseModelRule.REQUIRED || method.baseRule() == BaseModelRule.OPTIONAL;
             String countError = method.inputs().countError(written.size() - (baseCounts && baseIndex >= 0 ? 1 : 0));
             if (countError != null) {
