@@ -389,6 +389,7 @@ public final class MergeConfig {
                 slices.add(sl);
                 firstLayer += sl.layerCount();
             }
+            collectWarnings(method, top.values, List.of(), "models[%d].parameters."); // the top level's own
             ModelRef tokenizerDefault = topBase != null ? topBase : slices.getFirst().sources().getFirst().model();
             TokenizerSource tokenizer = tokenizer(root, topBase, tokenizerDefault);
             ParameterResolver resolver = new ParameterResolver(source, method, top.values, List.of(),

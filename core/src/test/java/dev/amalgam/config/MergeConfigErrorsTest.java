@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.List;
+
 import static dev.amalgam.config.ConfigFixtures.assertRejected;
 import static dev.amalgam.config.ConfigFixtures.parse;
 import static dev.amalgam.config.ConfigFixtures.ties;
@@ -54,6 +56,30 @@ class MergeConfigErrorsTest {
         assertTrue(d.warnings().stream().anyMatch(w -> w.startsWith("parameters.t: `t` has no effect in merge_method `linear`")),
                 d.warnings().toString());
         assertTrue(c.warnings().stream().anyMatch(w -> w.startsWith("models[0].parameters.density")), c.warnings().toString());
+    }
+
+    @Test
+    void slicesWarnAboutIgnoredParametersAtEveryLevel() {
+        MergeConfig c = parse("""
+                slices:
+                  - sources:
+                      - {model: base, layer_range: [0, 4], parameters: {weight: 0.5}}
+                      - {model: a, layer_range: [0, 4]}
+                    parameters: {int8_mask: true}
+                merge_method: slerp
+                base_model: base
+                parameters: {t: 0.5, density: 0.3}
+                """);
+        List<String> w = c.warnings();
+        assertTrue(w.stream().anyMatch(x -> x.startsWith("slices[0].sources[0].parameters.weight: `weight` has no effect")), w.toString());
+        assertTrue(w.stream().anyMatch(x -> x.startsWith("slices[0].parameters.int8_mask")), w.toString());
+        assertTrue(w.stream().anyMatch(x -> x.startsWith("parameters.density")), w.toString());
+        assertEquals(40, parse("""
+                slices:
+                  - sources: [{model: a, layer_range: [0, 24]}]
+                  - sources: [{model: a, layer_range: [8, 24]}]
+                merge_method: passthrough
+                """).outputLayerCount());
     }
 
     @Test
