@@ -2,6 +2,7 @@ package dev.amalgam.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.amalgam.MergeSummary;
 import dev.amalgam.config.ConfigException;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.config.MultiStageConfig;
@@ -45,7 +46,7 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
             return 0;
         }
         MergeReport report = MergeJob.run(cfg, options(cfg, output, force), progress());
-        if (!quiet) MergeCommand.printSummary(out, report);
+        if (!quiet) MergeCommand.printSummary(out, MergeSummary.of(report, false));
         writeReport(out, List.of(report));
         return 0;
     }
@@ -81,7 +82,7 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
         if (!quiet) {
             for (int i = 0; i < reports.size(); i++) {
                 out.println("stage " + stageLabel(stages.stages().get(i)) + ":");
-                MergeCommand.printSummary(out, reports.get(i));
+                MergeCommand.printSummary(out, MergeSummary.of(reports.get(i), false));
             }
             if (!remove) out.println("intermediate stages kept in " + dir);
         }
@@ -98,7 +99,24 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
     }
 
     private ProgressListener progress() {
-        return quiet ? ProgressListener.NONE : new ProgressBar(System.err, System.console() != null);
+        if (quiet) return ProgressListener.NONE;
+        ProgressBar bar = new ProgressBar(System.err, System.console() != null);
+        return new ProgressListener() {
+            @Override
+            public void started(int tensors, long bytes) {
+                bar.started(tensors, bytes);
+            }
+
+            @Override
+            public void tensorDone(String name, int tensorsDone, long bytesDone) {
+                bar.tensorDone(name, tensorsDone, bytesDone);
+            }
+
+            @Override
+            public void finished() {
+                bar.finished();
+            }
+        };
     }
 
     private void checkStrict(MergeConfig cfg, String source) {
@@ -111,7 +129,8 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
     private void writeReport(PrintWriter out, List<MergeReport> reports) throws IOException {
         if (reportFile == null) return;
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        json.writeValue(reportFile.toFile(), reports.size() == 1 ? reports.getFirst() : reports);
+        List<Object> docs = reports.stream().<Object>map(r -> MergeCommand.json(MergeSummary.of(r, false))).toList();
+        json.writeValue(reportFile.toFile(), docs.size() == 1 ? docs.getFirst() : docs);
         if (!quiet) out.println("  report:    " + reportFile);
     }
 

@@ -1,11 +1,12 @@
 package dev.amalgam.cli;
 
+import dev.amalgam.MergeSummary;
 import dev.amalgam.kernel.Device;
-import dev.amalgam.merge.MergePlan;
-import dev.amalgam.merge.MergeReport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -81,14 +82,29 @@ final class MergeCommand implements Callable<Integer> {
                 keepIntermediates, true, true, false).run(out);
     }
 
-    static void printSummary(PrintWriter out, MergeReport r) {
+    /** The --report document: the summary's fields, with the output folder as a path. */
+    static Map<String, Object> json(MergeSummary r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("output", r.output().orElse(null));
+        m.put("method", r.method());
+        m.put("backend", r.backend());
+        m.put("backendReason", r.backendReason());
+        m.put("tensors", r.tensors());
+        m.put("bytesRead", r.bytesRead());
+        m.put("bytesWritten", r.bytesWritten());
+        m.put("nanos", r.nanos());
+        m.put("warnings", r.warnings());
+        return m;
+    }
+
+    static void printSummary(PrintWriter out, MergeSummary r) {
         long merged = r.tensors().stream().filter(t -> t.action().equals("merged")).count();
         long copied = r.tensors().size() - merged;
         double seconds = r.seconds();
-        out.printf(Locale.ROOT, "merged %s with %s into %s%n", r.method(), r.backend(), r.output());
+        out.printf(Locale.ROOT, "merged %s with %s into %s%n", r.method(), r.backend(), r.output().orElseThrow());
         out.printf(Locale.ROOT, "  tensors:   %d (%d merged, %d copied)%n", r.tensors().size(), merged, copied);
-        out.printf(Locale.ROOT, "  read:      %s, written: %s%n", MergePlan.bytes(r.bytesRead()), MergePlan.bytes(r.bytesWritten()));
-        out.printf(Locale.ROOT, "  time:      %.2f s (%s/s of input)%n", seconds, MergePlan.bytes(seconds > 0 ? (long) (r.bytesRead() / seconds) : 0));
+        out.printf(Locale.ROOT, "  read:      %s, written: %s%n", MergeSummary.bytes(r.bytesRead()), MergeSummary.bytes(r.bytesWritten()));
+        out.printf(Locale.ROOT, "  time:      %.2f s (%s/s of input)%n", seconds, MergeSummary.bytes(seconds > 0 ? (long) (r.bytesRead() / seconds) : 0));
         out.printf(Locale.ROOT, "  kept:      %.1f%% of task-vector entries; sign conflicts: %d%n", 100 * r.keptDensity(), r.signConflicts());
         out.printf(Locale.ROOT, "  backend:   %s (%s)%n", r.backend(), r.backendReason());
         for (String w : r.warnings()) out.println("  warning:   " + w);

@@ -141,6 +141,21 @@ public final class MergeConfig {
                     "invalid YAML at " + where + e.getOriginalMessage() + hint, e);
     }
 
+    /**
+     * A config written in code, validated like YAML at {@link MergeConfigBuilder#build()}.
+     *
+     * @param mergeMethod the {@code merge_method} name
+     * @return a builder
+     */
+    public static MergeConfigBuilder builder(String mergeMethod) {
+        return new MergeConfigBuilder(mergeMethod);
+    }
+
+    /** Validates a parsed YAML tree (the builder's path into the one validator). */
+    static MergeConfig fromTree(JsonNode root, Path baseDir, String sourceName) {
+        return fromTree(root, baseDir, sourceName, null);
+    }
+
     private static String currentKey(JsonProcessingException e) {
         try {
             return e.getProcessor() instanceof JsonParser p ? p.currentName() : null;

@@ -51,7 +51,7 @@ import static dev.amalgam.io.SafetensorsFormatException.Violation.*;
  * {@link #close} unmaps them all and invalidates every view. Immutable after open; views may
  * be read from any thread.
  */
-public final class ModelFolder implements AutoCloseable {
+public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
 
     public static final String INDEX_FILE_NAME = "model.safetensors.index.json";
     public static final String SINGLE_FILE_NAME = "model.safetensors";
@@ -74,8 +74,6 @@ public final class ModelFolder implements AutoCloseable {
     private final List<TensorInfo> tensors;
     private final Map<String, String> metadata;
     private final Map<String, String> indexMetadata;
-    /** For a {@link #renamed} view: view name → stored name; null for the folder itself. */
-    private final Map<String, String> storedNames;
 
     private ModelFolder(Path path, Layout layout, List<SafetensorsFile> shards,
                         Map<String, SafetensorsFile> shardByTensor, Map<String, String> indexMetadata) {
@@ -91,46 +89,6 @@ public final class ModelFolder implements AutoCloseable {
         for (SafetensorsFile s : shards) s.metadata().forEach(md::putIfAbsent);
         this.metadata = Collections.unmodifiableMap(md);
         this.indexMetadata = indexMetadata;
-        this.storedNames = null;
-    }
-
-    private ModelFolder(ModelFolder of, Map<String, String> viewToStored) {
-        this.path = of.path;
-        this.layout = of.layout;
-        this.shards = of.shards;
-        this.metadata = of.metadata;
-        this.indexMetadata = of.indexMetadata;
-        Map<String, SafetensorsFile> byView = new HashMap<>();
-        Map<String, String> stored = new HashMap<>();
-        List<TensorInfo> all = new ArrayList<>(viewToStored.size());
-        viewToStored.forEach((view, name) -> {
-            String s = of.storedName(name);
-            SafetensorsFile f = of.shard(name);
-            byView.put(view, f);
-            stored.put(view, s);
-            TensorInfo i = f.info(s);
-            all.add(new TensorInfo(view, i.dtype(), i.shape()));
-        });
-        all.sort(Comparator.comparing(TensorInfo::name));
-        this.shardByTensor = byView;
-        this.storedNames = stored;
-        this.tensors = Collections.unmodifiableList(all);
-    }
-
-    /**
-     * A view of some of this checkpoint's tensors under other names ({@code viewToStored}: name in
-     * the view → name here), sharing the mapped shards: used by {@code slices:} merges, where
-     * output layer o is read from layer a+k of a source. Views of tensors carry the view name.
-     * Closing the view does nothing; it is valid while this folder is open.
-     *
-     * @throws NoSuchElementException naming the folder if a stored name is missing
-     */
-    public ModelFolder renamed(Map<String, String> viewToStored) {
-        return new ModelFolder(this, viewToStored);
-    }
-
-    private String storedName(String name) {
-        return storedNames == null ? name : storedNames.getOrDefault(name, name);
     }
 
     /** Opens a model folder, a single {@code .safetensors} file or a {@code *.safetensors.index.json}. */
@@ -386,10 +344,7 @@ public final class ModelFolder implements AutoCloseable {
 
     /** @throws NoSuchElementException naming the folder if there is no such tensor */
     public TensorInfo info(String name) {
-        SafetensorsFile f = shard(name);
-        if (storedNames == null) return f.info(name);
-        TensorInfo i = f.info(storedNames.get(name));
-        return new TensorInfo(name, i.dtype(), i.shape());
+        return shard(name).info(name);
     }
 
     /**
@@ -398,8 +353,7 @@ public final class ModelFolder implements AutoCloseable {
      * @throws NoSuchElementException naming the folder if there is no such tensor
      */
     public Tensor tensor(String name) {
-        Tensor t = shard(name).tensor(storedName(name));
-        return storedNames == null ? t : new Tensor(new TensorInfo(name, t.dtype(), t.info().shape()), t.data());
+        return shard(name).tensor(name);
     }
 
     /** The shard file holding {@code name}. */
@@ -426,7 +380,6 @@ public final class ModelFolder implements AutoCloseable {
     /** Unmaps every shard; views handed out become invalid. Idempotent. */
     @Override
     public void close() {
-        if (storedNames != null) return; // a view owns nothing
         RuntimeException first = null;
         for (SafetensorsFile f : shards) {
             try {

@@ -1,5 +1,6 @@
 package dev.amalgam.merge;
 
+import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.config.InputRoles;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
@@ -24,6 +25,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * One merge from a config to an output folder: open the inputs, plan from their headers, choose
@@ -69,16 +71,29 @@ public final class MergeJob {
 
     /** Opens the inputs and plans the merge from their headers (what {@code --dry-run} does). */
     public static Opened open(MergeConfig config) {
+        return open(config, ref -> null);
+    }
+
+    /**
+     * Plans the merge over the given checkpoints: {@code supplied} returns the checkpoint of a
+     * model (by the caller, not closed by {@link Opened#close}), or null to open the model's
+     * folder (closed by {@link Opened#close}).
+     */
+    public static Opened open(MergeConfig config, Function<ModelRef, Checkpoint> supplied) {
         List<MergeInput> opened = new ArrayList<>();
+        List<Checkpoint> owned = new ArrayList<>();
         try {
             Map<ModelRef, MergeInput> byRef = new LinkedHashMap<>();
             Map<Path, MergeInput> byPath = new LinkedHashMap<>();
             for (ModelRef ref : config.allModels()) {
-                ModelFolder folder;
-                try {
-                    folder = ModelFolder.open(ref.resolvedPath());
-                } catch (IOException | UncheckedIOException e) {
-                    throw new MergeException("model " + ref.path() + ": " + e.getMessage(), e);
+                Checkpoint folder = supplied.apply(ref);
+                if (folder == null) {
+                    try {
+                        folder = ModelFolder.open(ref.resolvedPath());
+                    } catch (IOException | UncheckedIOException e) {
+                        throw new MergeException("model " + ref.path() + ": " + e.getMessage(), e);
+                    }
+                    owned.add(folder);
                 }
                 MergeInput in = new MergeInput(ref, folder);
                 opened.add(in);
@@ -107,7 +122,7 @@ public final class MergeJob {
                 for (SlicePlanner.Segment s : r.segments()) {
                     segments.add(new Segment(s.slice().keyPath(), s.plan(), s.params()));
                 }
-                return new Opened(config, segments, method.newMerger(), opened, r.layerMap());
+                return new Opened(config, segments, method.newMerger(), opened, owned, r.layerMap());
             }
             List<MergeInput> inputs = new ArrayList<>();
             int baseInput;
@@ -121,11 +136,12 @@ public final class MergeJob {
                 baseInput = base == null ? -1 : config.inputs().indexOf(base);
             }
             MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
-            LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
+            LayerPosition layers = LayerPosition.of(reference.checkpoint().tensors().stream().map(TensorInfo::name).toList());
             MergePlan plan = MergePlanner.plan(method, inputs, baseInput, outDtype, layers::t);
-            return new Opened(config, List.of(new Segment("models", plan, config.parameters())), method.newMerger(), opened, null);
+            return new Opened(config, List.of(new Segment("models", plan, config.parameters())), method.newMerger(), opened,
+                    owned, null);
         } catch (RuntimeException e) {
-            for (MergeInput in : opened) in.folder().close();
+            for (Checkpoint c : owned) c.close();
             throw e;
         }
     }
@@ -134,13 +150,16 @@ public final class MergeJob {
      * Inputs opened and planned; close to unmap them.
      *
      * @param segments one for {@code models:}, one per slice for {@code slices:}
+     * @param owned    the checkpoints it opened (closed by {@link #close}; supplied ones stay open)
      * @param layerMap the output layer map of a {@code slices:} merge, else null
      */
     public record Opened(MergeConfig config, List<Segment> segments, TensorMerger merger, List<MergeInput> folders,
-                         LayerMap layerMap) implements AutoCloseable {
+                         List<Checkpoint> owned, LayerMap layerMap) implements AutoCloseable {
 
         public Opened {
             segments = List.copyOf(segments);
+            folders = List.copyOf(folders);
+            owned = List.copyOf(owned);
         }
 
         /** The plan of a {@code models:} merge, or the first slice's. */
@@ -196,7 +215,7 @@ public final class MergeJob {
 
         @Override
         public void close() {
-            for (MergeInput in : folders) in.folder().close();
+            for (Checkpoint c : owned) c.close();
         }
     }
 
@@ -204,53 +223,86 @@ public final class MergeJob {
     public static MergeReport run(MergeConfig config, Options options, ProgressListener progress) throws IOException {
         long start = System.nanoTime();
         try (Opened opened = open(config)) {
-            MergeWarnings warnings = new MergeWarnings();
-            config.warnings().forEach(w -> warnings.add("config", w));
-            for (Segment s : opened.segments()) s.plan().warnings().forEach(w -> warnings.add("plan", w));
             KernelBackends.Selection selection = KernelBackends.select(options.device());
-            Path scratch = Files.createTempDirectory("amalgam-meta");
             try (KernelBackend backend = selection.backend()) {
-                List<PlanEntry> entries = opened.entries();
-                List<TensorInfo> outputs = entries.stream().map(PlanEntry::output).toList();
-                MergeInput reference = opened.reference();
-                List<Path> files = OutputMetadata.write(scratch, opened, options, extraFiles(config, reference, options));
-                ShardWriter writer = ShardWriter.builder(options.output(), outputs)
-                        .maxShardSize(options.maxShardSize())
-                        .metadata(reference.folder().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.folder().metadata())
-                        .copyFiles(files)
-                        .force(options.force())
-                        .open();
-                List<TensorReport> reports = new ArrayList<>();
-                long read = 0;
-                ProgressListener.Spanning total = ProgressListener.spanning(progress, entries.size(),
-                        opened.segments().stream().mapToLong(s -> s.plan().bytesToRead()).sum());
-                try {
-                    for (Segment s : opened.segments()) {
-                        var params = s.params();
-                        boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
-                        long seed = options.seed().isPresent() ? options.seed().getAsLong() : params.randomSeed();
-                        MergeContext ctx = new MergeContext(s.plan(), backend, params, warnings, allowNonfinite, seed);
-                        reports.addAll(MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), total));
-                        read += s.plan().bytesToRead();
-                    }
-                    total.done();
-                    writer.finish();
-                } catch (RuntimeException | Error | IOException e) {
-                    total.done();
-                    try {
-                        writer.abort();
-                    } catch (IOException suppressed) {
-                        e.addSuppressed(suppressed);
-                    }
-                    throw e;
-                }
-                long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
-                return new MergeReport(writer.target(), config.mergeMethod(), selection.provider(), selection.reason(), reports,
-                        read, written, System.nanoTime() - start, warnings.lines());
-            } finally {
-                OutputMetadata.deleteScratch(scratch);
+                return run(opened, backend, selection, options, progress, start);
             }
         }
+    }
+
+    /**
+     * Runs a planned merge into a folder on a backend the caller holds (and closes); nothing
+     * appears under the target name unless it succeeds. Non-weight files are copied only from
+     * inputs that are model folders; the model card and the config as run are written always
+     * (unless {@link Options#writeModelCard()} is false).
+     */
+    public static MergeReport run(Opened opened, KernelBackend backend, KernelBackends.Selection selection,
+                                  Options options, ProgressListener progress, long start) throws IOException {
+        MergeConfig config = opened.config();
+        MergeWarnings warnings = new MergeWarnings();
+        config.warnings().forEach(w -> warnings.add("config", w));
+        for (Segment s : opened.segments()) s.plan().warnings().forEach(w -> warnings.add("plan", w));
+        Path scratch = Files.createTempDirectory("amalgam-meta");
+        try {
+            List<PlanEntry> entries = opened.entries();
+            List<TensorInfo> outputs = entries.stream().map(PlanEntry::output).toList();
+            MergeInput reference = opened.reference();
+            List<Path> files = OutputMetadata.write(scratch, opened, options,
+                    reference.checkpoint() instanceof ModelFolder ? extraFiles(config, reference, options) : List.of());
+            ShardWriter writer = ShardWriter.builder(options.output(), outputs)
+                    .maxShardSize(options.maxShardSize())
+                    .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
+                    .copyFiles(files)
+                    .force(options.force())
+                    .open();
+            List<TensorReport> reports = new ArrayList<>();
+            long read = 0;
+            ProgressListener.Spanning total = ProgressListener.spanning(progress, entries.size(),
+                    opened.segments().stream().mapToLong(s -> s.plan().bytesToRead()).sum());
+            try {
+                for (Segment s : opened.segments()) {
+                    MergeContext ctx = context(s, backend, options.seed(), warnings);
+                    reports.addAll(MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), total));
+                    read += s.plan().bytesToRead();
+                }
+                total.done();
+                writer.finish();
+            } catch (RuntimeException | Error | IOException e) {
+                total.done();
+                try {
+                    writer.abort();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
+            return new MergeReport(writer.target(), config.mergeMethod(), selection.provider(), selection.reason(), reports,
+                    read, written, System.nanoTime() - start, warnings.lines());
+        } finally {
+            OutputMetadata.deleteScratch(scratch);
+        }
+    }
+
+    /**
+     * The context of a one-pass run (a {@code models:} merge): config and plan warnings
+     * collected, {@code allow_nonfinite}, the seed (override wins). A {@code slices:} merge has a
+     * pass per slice: run it with {@link #run(Opened, KernelBackend, KernelBackends.Selection, Options, ProgressListener, long)}.
+     */
+    public static MergeContext context(Opened opened, KernelBackend backend, OptionalLong seedOverride, MergeWarnings warnings) {
+        if (opened.segments().size() != 1) {
+            throw new MergeException("a slices: merge runs one pass per slice; merge it into a folder (MergeJob.run)");
+        }
+        opened.config().warnings().forEach(w -> warnings.add("config", w));
+        opened.plan().warnings().forEach(w -> warnings.add("plan", w));
+        return context(opened.segments().getFirst(), backend, seedOverride, warnings);
+    }
+
+    private static MergeContext context(Segment s, KernelBackend backend, OptionalLong seedOverride, MergeWarnings warnings) {
+        var params = s.params();
+        boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
+        long seed = seedOverride.isPresent() ? seedOverride.getAsLong() : params.randomSeed();
+        return new MergeContext(s.plan(), backend, params, warnings, allowNonfinite, seed);
     }
 
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */

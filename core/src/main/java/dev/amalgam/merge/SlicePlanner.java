@@ -5,7 +5,7 @@ import dev.amalgam.config.ModelRef;
 import dev.amalgam.config.OutputSlice;
 import dev.amalgam.config.ParameterResolver;
 import dev.amalgam.config.SliceSource;
-import dev.amalgam.io.ModelFolder;
+import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.tensor.TensorInfo;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,7 +47,7 @@ final class SlicePlanner {
     static Result plan(MergeConfig config, Map<Path, MergeInput> opened, Arranger arranger) {
         Map<Path, LayerStack> stacks = new HashMap<>();
         Function<MergeInput, LayerStack> stackOf = in -> stacks.computeIfAbsent(in.ref().resolvedPath(),
-                p -> LayerStack.of(in.label(), in.folder().tensors().stream().map(TensorInfo::name).toList()));
+                p -> LayerStack.of(in.label(), in.checkpoint().tensors().stream().map(TensorInfo::name).toList()));
         List<OutputSlice> slices = config.slices();
         MergeInput firstInput = opened.get(slices.getFirst().sources().getFirst().model().resolvedPath());
         String outPrefix = stackOf.apply(firstInput).prefix();
@@ -89,7 +89,7 @@ final class SlicePlanner {
                         SliceSource src = sources.get(j);
                         String in = sourceStacks.get(j).name(src.layerStart() + k, rest);
                         MergeInput model = opened.get(src.model().resolvedPath());
-                        if (!model.folder().contains(in)) {
+                        if (!model.checkpoint().contains(in)) {
                             throw new MergeException("tensor " + in + " is missing in model " + src.model().path() + " ("
                                     + src.model().keyPath() + "), needed for output " + out + " (present in "
                                     + sources.getFirst().model().path() + " as " + first.name(sources.getFirst().layerStart() + k, rest) + ")");
@@ -104,8 +104,8 @@ final class SlicePlanner {
             MergeInput base = null;
             for (int j = 0; j < sources.size(); j++) {
                 ModelRef ref = sources.get(j).model();
-                ModelFolder folder = opened.get(ref.resolvedPath()).folder();
-                MergeInput view = new MergeInput(ref, folder.renamed(renames.get(j)));
+                Checkpoint folder = opened.get(ref.resolvedPath()).checkpoint();
+                MergeInput view = new MergeInput(ref, new RenamedCheckpoint(folder, renames.get(j)));
                 views.add(view);
                 if (ref.base()) base = view;
             }
@@ -127,7 +127,7 @@ final class SlicePlanner {
             layerT.put(name, 0.0);
             for (int j = 0; j < sources.size(); j++) {
                 SliceSource src = sources.get(j);
-                if (!opened.get(src.model().resolvedPath()).folder().contains(name)) {
+                if (!opened.get(src.model().resolvedPath()).checkpoint().contains(name)) {
                     throw new MergeException("tensor " + name + " is missing in model " + src.model().path() + " ("
                             + src.model().keyPath() + "; present in " + sources.getFirst().model().path() + ")");
                 }
