@@ -115,6 +115,7 @@ public final class MultiStageConfig {
         }
     }
 
+    /** The stages in document order. */
     public List<Stage> stages() {
         return stages;
     }
@@ -124,6 +125,7 @@ public final class MultiStageConfig {
         return intermediateDir.resolve(name);
     }
 
+    /** Where named stages write their outputs. */
     public Path intermediateDir() {
         return intermediateDir;
     }

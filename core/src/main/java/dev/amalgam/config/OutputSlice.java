@@ -16,6 +16,7 @@ import java.util.Optional;
 public record OutputSlice(int index, List<SliceSource> sources, ModelRef base, int firstOutputLayer,
                           ParameterResolver parameters) {
 
+    /** Copies the sources; a slice needs at least one. */
     public OutputSlice {
         sources = List.copyOf(sources);
         if (sources.isEmpty()) throw new IllegalArgumentException("a slice needs a source");
@@ -26,6 +27,7 @@ public record OutputSlice(int index, List<SliceSource> sources, ModelRef base, i
         return sources.getFirst().layerCount();
     }
 
+    /** The slice's base model, if any. */
     public Optional<ModelRef> baseModel() {
         return Optional.ofNullable(base);
     }

@@ -34,8 +34,10 @@ public final class ParameterResolver {
     /** The input tensor name of model {@code modelIndex} behind an output tensor name (slices rename layers). */
     @FunctionalInterface
     public interface InputNames {
+        /** Output names are the input names (no renaming). */
         InputNames SAME = (modelIndex, outputName) -> outputName;
 
+        /** The input name of model {@code modelIndex} behind {@code outputName}. */
         String of(int modelIndex, String outputName);
     }
 
@@ -78,6 +80,7 @@ public final class ParameterResolver {
         return new ParameterResolver(this, names);
     }
 
+    /** The method whose parameters this resolves. */
     public MethodSpec method() {
         return method;
     }
@@ -165,18 +168,22 @@ public final class ParameterResolver {
 
     /** The parameters of one tensor (name and layer position bound). */
     public record TensorParameters(ParameterResolver resolver, String tensorName, double t) {
+        /** A NUMBER parameter of this tensor. */
         public double number(String param, ModelRef model) {
             return resolver.number(param, model, tensorName, t);
         }
 
+        /** A NUMBER parameter of this tensor that may be unset. */
         public OptionalDouble optionalNumber(String param, ModelRef model) {
             return resolver.optionalNumber(param, model, tensorName, t);
         }
 
+        /** A BOOL parameter of this tensor. */
         public boolean bool(String param, ModelRef model) {
             return resolver.bool(param, model, tensorName, t);
         }
 
+        /** A CHOICE or STRING parameter of this tensor. */
         public String string(String param, ModelRef model) {
             return resolver.string(param, model, tensorName, t);
         }

@@ -11,6 +11,7 @@ import java.util.Objects;
  */
 public record SliceSource(ModelRef model, int layerStart, int layerEnd) {
 
+    /** Checks 0 &lt;= layerStart &lt; layerEnd. */
     public SliceSource {
         Objects.requireNonNull(model, "model");
         if (layerStart < 0 || layerEnd <= layerStart) {

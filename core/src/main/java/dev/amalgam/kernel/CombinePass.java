@@ -19,6 +19,7 @@ import java.util.List;
 public record CombinePass(String tensorName, List<Tensor> inputs, float[] coefficients, VectorLayout layout, Tensor out,
                           boolean allowNonfinite) {
 
+    /** Checks the operands. */
     public CombinePass {
         inputs = List.copyOf(inputs);
         if (coefficients.length != layout.count() * inputs.size()) {

@@ -13,10 +13,12 @@ package dev.amalgam.kernel;
  */
 public record GramResult(int vectors, int inputs, double[] values) {
 
+    /** Checks the shape of the dot table. */
     public GramResult {
         if (values.length != (long) vectors * inputs * inputs) throw new IllegalArgumentException("gram size");
     }
 
+    /** The dot product of inputs {@code i} and {@code j} in vector {@code v}. */
     public double dot(int v, int i, int j) {
         return values[(v * inputs + i) * inputs + j];
     }

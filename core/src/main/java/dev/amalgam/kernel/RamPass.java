@@ -21,6 +21,7 @@ import java.util.List;
 public record RamPass(String tensorName, Tensor base, List<Tensor> models, float epsilon, float[] uniqueScale, Tensor out,
                       boolean allowNonfinite) {
 
+    /** Checks the operands. */
     public RamPass {
         models = List.copyOf(models);
         if (uniqueScale.length != models.size()) throw new IllegalArgumentException("tensor " + tensorName + ": scales");

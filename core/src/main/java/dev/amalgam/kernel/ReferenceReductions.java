@@ -13,6 +13,7 @@ public final class ReferenceReductions {
     private ReferenceReductions() {
     }
 
+    /** The float64 Gram matrices (dots and norms) of the pass's vectors. */
     public static GramResult gram(GramPass pass) {
         List<Tensor> x = pass.inputs();
         int k = x.size();
@@ -40,6 +41,7 @@ public final class ReferenceReductions {
         return new GramResult(vectors, k, values);
     }
 
+    /** The per-vector linear combination of the pass, in the output dtype. */
     public static LinearResult combine(CombinePass pass) {
         List<Tensor> x = pass.inputs();
         int k = x.size();
