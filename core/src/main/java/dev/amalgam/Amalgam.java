@@ -257,7 +257,7 @@ public final class Amalgam implements AutoCloseable {
     public static String describePlan(MergeConfig config, Map<String, ? extends Checkpoint> inputs) {
         return guard(() -> {
             try (MergeJob.Opened opened = MergeJob.open(config, lookup(config, inputs))) {
-                return opened.plan().describe();
+                return opened.describe();
             }
         });
     }

@@ -3,6 +3,7 @@ package dev.amalgam.config;
 import dev.amalgam.merge.Mergers;
 import dev.amalgam.merge.GtaMerger;
 import dev.amalgam.merge.LinearMerger;
+import dev.amalgam.merge.PassthroughMerger;
 import dev.amalgam.merge.ShapePolicy;
 import dev.amalgam.merge.SparsifierKind;
 import dev.amalgam.merge.SvdMerger;
@@ -57,6 +58,11 @@ public final class MethodRegistry {
     /** All method names, in table order. */
     public static List<String> names() {
         return List.copyOf(METHODS.keySet());
+    }
+
+    /** True if some method declares {@code param} (mergekit ignores a parameter its method does not read). */
+    public static boolean isKnownParameter(String param) {
+        return METHODS.values().stream().anyMatch(m -> m.declares(param));
     }
 
     /** Names of the implemented methods, in table order. */
@@ -163,7 +169,7 @@ public final class MethodRegistry {
         add(t, new Def("nearswap", InputRoles.baseAnd(1, 1), ShapePolicy.EXACT).merger(m -> Mergers.nearswap())
                 .p(ParamSpec.requiredNumber("t")).noWeights().noDensity());
         add(t, new Def("passthrough", new InputRoles(BaseModelRule.NONE, false, 1, 1, InputRoles.Layout.AS_INPUTS),
-                ShapePolicy.EXACT)
+                ShapePolicy.EXACT).merger(m -> new PassthroughMerger())
                 .p(ParamSpec.optionalNumber("scale").perModelScope()).noWeights().noDensity());
         add(t, new Def("arcee_fusion", InputRoles.baseAnd(0, 1), ShapePolicy.EXACT).merger(m -> Mergers.arceeFusion())
                 .scratch(n -> 2).noWeights().noDensity());

@@ -17,4 +17,51 @@ public interface ProgressListener {
 
     ProgressListener NONE = new ProgressListener() {
     };
+
+    /**
+     * One progress over several passes (the slices of a merge): {@code started} now with the
+     * totals, counts carried across passes, the passes' own {@code finished} ignored; call
+     * {@link Spanning#done} once at the end.
+     */
+    static Spanning spanning(ProgressListener delegate, int tensors, long bytes) {
+        return new Spanning(delegate, tensors, bytes);
+    }
+
+    /** See {@link #spanning}. */
+    final class Spanning implements ProgressListener {
+        private final ProgressListener delegate;
+        private int tensorsBefore;
+        private long bytesBefore;
+        private int tensorsInPass;
+        private long bytesInPass;
+        private boolean done;
+
+        private Spanning(ProgressListener delegate, int tensors, long bytes) {
+            this.delegate = delegate;
+            delegate.started(tensors, bytes);
+        }
+
+        @Override
+        public void started(int tensors, long bytes) {
+            tensorsBefore += tensorsInPass;
+            bytesBefore += bytesInPass;
+            tensorsInPass = 0;
+            bytesInPass = 0;
+        }
+
+        @Override
+        public void tensorDone(String name, int tensorsDone, long bytesDone) {
+            tensorsInPass = tensorsDone;
+            bytesInPass = bytesDone;
+            delegate.tensorDone(name, tensorsBefore + tensorsDone, bytesBefore + bytesDone);
+        }
+
+        /** Ends the whole progress (once, successful or not). */
+        public void done() {
+            if (!done) {
+                done = true;
+                delegate.finished();
+            }
+        }
+    }
 }

@@ -24,7 +24,7 @@ class MethodRegistryTest {
                 "arcee_fusion", "ram", "ramplus_tl", "fisher", "regmean", "pcb", "widen"), MethodRegistry.names());
         assertEquals(List.of("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs",
                 "breadcrumbs_ties", "tsv_m", "iso_c", "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock",
-                "nearswap", "arcee_fusion", "ram", "ramplus_tl"), MethodRegistry.implementedNames());
+                "nearswap", "passthrough", "arcee_fusion", "ram", "ramplus_tl"), MethodRegistry.implementedNames());
         assertTrue(MethodRegistry.find("ties_merging").isEmpty());
         assertThrows(IllegalArgumentException.class, () -> MethodRegistry.get("Slerp"));
     }

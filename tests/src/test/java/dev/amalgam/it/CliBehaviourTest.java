@@ -161,18 +161,18 @@ class CliBehaviourTest {
     /** Each bad config: its file, the YAML key the message must name, and a phrase of the message. */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown-key      | slices                     | unknown key `slices`
+            unknown-key      | slicez                     | did you mean `slices`?
             unknown-param    | models[0].parameters.densty | unknown parameter `densty`
             duplicate-model  | models[1].model            | is listed twice
-            unknown-method   | merge_method               | unknown merge_method `ties_merging`
+            unknown-method   | merge_method               | unknown merge_method `arcee_fuzion`
             misspelt-entry   | models[0].modle            | unknown key `modle`
             """)
     void configErrorsExitOneWithAOneLineMessageNamingTheKey(String name, String key, String phrase) throws IOException {
         String yaml = switch (name) {
-            case "unknown-key" -> "merge_method: ties\nbase_model: family/base\nslices: []\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
+            case "unknown-key" -> "merge_method: ties\nbase_model: family/base\nslicez: []\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
             case "unknown-param" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0, densty: 0.5}\n";
             case "duplicate-model" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n  - model: family/ft-1\n    parameters: {weight: 0.5}\n";
-            case "unknown-method" -> "merge_method: ties_merging\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
+            case "unknown-method" -> "merge_method: arcee_fuzion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
             case "misspelt-entry" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - modle: family/ft-1\n    parameters: {weight: 1.0}\n";
             default -> throw new IllegalArgumentException(name);
         };
@@ -191,7 +191,7 @@ class CliBehaviourTest {
 
     @Test
     void verboseAddsTheStackTrace() throws IOException {
-        Path cfg = config("verbose.yaml", "merge_method: ties_merging\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n");
+        Path cfg = config("verbose.yaml", "merge_method: arcee_fuzion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n");
         Cli.Result r = Cli.run("merge", cfg, out("verbose"), "--verbose");
         assertEquals(1, r.exitCode(), r.all());
         assertTrue(r.err().contains("\tat dev.amalgam.config."), r.all());
@@ -295,7 +295,8 @@ class CliBehaviourTest {
         Path out = out("extras");
         assertEquals(0, Cli.run("merge", examples.resolve("task_arithmetic.yaml"), out).exitCode());
         Path base = examples.resolve("family/base");
-        assertEquals(List.of("config.json", "model.safetensors", "tokenizer_config.json"), OutputFolders.entries(out));
+        assertEquals(List.of("README.md", "config.json", "mergekit_config.yml", "model.safetensors", "tokenizer_config.json"),
+                OutputFolders.entries(out));
         assertArrayEquals(Files.readAllBytes(base.resolve("config.json")), Files.readAllBytes(out.resolve("config.json")));
         assertArrayEquals(Files.readAllBytes(base.resolve("tokenizer_config.json")), Files.readAllBytes(out.resolve("tokenizer_config.json")));
 
