@@ -159,12 +159,20 @@ public final class MergeJob {
         MergeContext ctx = context(opened, backend, options.seed(), warnings);
         List<TensorInfo> outputs = plan.entries().stream().map(PlanEntry::output).toList();
         MergeInput reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
-        ShardWriter writer = ShardWriter.builder(options.output(), outputs)
+        ShardWriter.Builder output = ShardWriter.builder(options.output(), outputs)
                 .maxShardSize(options.maxShardSize())
                 .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
                 .copyFiles(reference.checkpoint() instanceof ModelFolder ? extraFiles(config, reference) : List.of())
                 .force(options.force())
-                .open();
+                .notices(progress::notice)
+                // No input file may have changed since its header was read (size, inode, mtime, ctime).
+                .beforeInstall(() -> {
+                    for (MergeInput in : plan.inputs()) {
+                        if (in.checkpoint() instanceof ModelFolder folder) folder.checkUnchanged();
+                    }
+                });
+        protectInputs(output, config);
+        ShardWriter writer = output.open();
         List<TensorReport> reports;
         try {
             reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress, observer);
@@ -180,6 +188,20 @@ public final class MergeJob {
         long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
         return new MergeReport(writer.target(), plan.method(), selection.provider(), selection.reason(), reports,
                 plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
+    }
+
+    /** The output may never be, or contain, an input model or the config's folder. */
+    static void protectInputs(ShardWriter.Builder output, MergeConfig config) {
+        for (ModelRef ref : config.allModels()) {
+            if (ref.resolvedPath() != null) output.protect("input model " + ref.path(), ref.resolvedPath());
+        }
+        if (config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null) {
+            output.protect("the tokenizer source " + config.tokenizerSource().asWritten(), config.tokenizerSource().resolvedPath());
+        }
+        config.file().ifPresent(f -> {
+            Path dir = f.toAbsolutePath().getParent();
+            if (dir != null) output.protect("the folder of the config " + f.getFileName(), dir);
+        });
     }
 
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */
