@@ -113,6 +113,18 @@ public final class ShardWriter implements AutoCloseable {
 
     private enum State { OPEN, FINISHED, ABORTED }
 
+    /**
+     * Fault injection for the crash-recovery tests: {@code -Damalgam.test.haltAt=<point>} halts
+     * the JVM (no cleanup, as a kill -9 would) at that point of {@link #finish}: {@code before-swap}
+     * (output complete in the temporary folder), {@code between-renames} (previous output moved
+     * aside, new one not yet in), {@code after-rename} (new output in, previous not yet deleted).
+     */
+    private static final String HALT_AT = System.getProperty("amalgam.test.haltAt");
+
+    private static void haltAt(String point) {
+        if (point.equals(HALT_AT)) Runtime.getRuntime().halt(137);
+    }
+
     private record Slot(TensorInfo info, int shard, long begin) {
     }
 
@@ -292,11 +304,13 @@ public final class ShardWriter implements AutoCloseable {
     /** Fails when the target is, or is an ancestor of, a protected path (compared with links resolved). */
     private void checkProtected(List<Map.Entry<String, Path>> paths) throws IOException {
         Path realTarget = realish(target);
-        for (Map.Entry<String, Path> p : paths) {
-            Path real = realish(p.getValue().toAbsolutePath().normalize());
-            if (real.equals(realTarget)) {
+        for (Map.Entry<String, Path> p : paths) { // "is" before "contains": the more precise message
+            if (realish(p.getValue()).equals(realTarget)) {
                 throw new AmalgamIOException(target, "refusing to write the output here: it is " + p.getKey() + " (" + p.getValue() + ")");
             }
+        }
+        for (Map.Entry<String, Path> p : paths) {
+            Path real = realish(p.getValue());
             if (real.startsWith(realTarget)) {
                 throw new AmalgamIOException(target, "refusing to write the output here: it contains " + p.getKey()
                         + " (" + p.getValue() + "), which replacing it would destroy");
@@ -479,6 +493,7 @@ public final class ShardWriter implements AutoCloseable {
             fsync(marker);
             fsyncFolder(tempFolder);
             beforeInstall.check();
+            haltAt("before-swap");
             install();
             state = State.FINISHED;
             fsyncFolder(target.getParent());
@@ -533,6 +548,7 @@ public final class ShardWriter implements AutoCloseable {
         }
         Path old = target.getParent().resolve(OutputRecovery.oldName(target.getFileName().toString(), suffix));
         Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        haltAt("between-renames");
         try {
             Files.move(tempFolder, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
@@ -545,6 +561,7 @@ public final class ShardWriter implements AutoCloseable {
         }
         state = State.FINISHED;
         fsyncFolder(target.getParent());
+        haltAt("after-rename");
         try {
             deleteRecursively(old);
             Files.deleteIfExists(target.resolve(OwnerLock.FILE_NAME));
