@@ -36,6 +36,16 @@ import java.util.NoSuchElementException;
  */
 public final class SafetensorsFile implements AutoCloseable {
 
+    /** Tensors at least this large are read by {@link #READERS} threads. */
+    private static final long PARALLEL_READ_BYTES = 8L << 20;
+    private static final int READERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    private static final java.util.concurrent.ExecutorService READ_POOL = java.util.concurrent.Executors.newFixedThreadPool(
+            Math.max(1, READERS - 1), r -> {
+                Thread t = new Thread(r, "amalgam-input-reader");
+                t.setDaemon(true);
+                return t;
+            });
+
     private final Path path;
     private final SafetensorsHeader header;
     private final FileSnapshot snapshot;
@@ -118,18 +128,40 @@ public final class SafetensorsFile implements AutoCloseable {
         checkUnchanged();
         FileChannel ch = reader();
         long position = header.dataStart() + e.begin();
-        long done = 0;
-        while (done < e.byteSize()) {
-            long n = Math.min(e.byteSize() - done, 1L << 30);
-            ByteBuffer buf = target.asSlice(done, n).asByteBuffer();
-            while (buf.hasRemaining()) {
-                int r = ch.read(buf, position + done + buf.position());
-                if (r < 0) {
-                    checkUnchanged(); // names what happened: normally a truncation
-                    throw new InputChangedException(path, "input file ended early while reading tensor '" + name + "'", new EOFException());
+        long size = e.byteSize();
+        int parts = size < PARALLEL_READ_BYTES ? 1 : (int) Math.min(READERS, size / (PARALLEL_READ_BYTES / 2));
+        if (parts <= 1) {
+            readRange(ch, target, position, 0, size, name);
+        } else {
+            // A large tensor is read by several threads at once: the copy out of the page cache
+            // is the cost of not mapping, and one core alone cannot do it at memory speed.
+            long step = (size / parts + (1 << 20) - 1) & -(1L << 20);
+            List<java.util.concurrent.CompletableFuture<Void>> rest = new java.util.ArrayList<>();
+            for (long from = step; from < size; from += step) {
+                long a = from, b = Math.min(size, from + step);
+                rest.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                    try {
+                        readRange(ch, target, position, a, b, name);
+                    } catch (IOException x) {
+                        throw new java.io.UncheckedIOException(x);
+                    }
+                }, READ_POOL));
+            }
+            IOException failure = null;
+            try {
+                readRange(ch, target, position, 0, Math.min(step, size), name);
+            } catch (IOException x) {
+                failure = x;
+            }
+            for (var f : rest) {
+                try {
+                    f.join();
+                } catch (java.util.concurrent.CompletionException x) {
+                    if (failure == null) failure = x.getCause() instanceof java.io.UncheckedIOException u ? u.getCause()
+                            : new IOException(x.getCause());
                 }
             }
-            done += n;
+            if (failure != null) throw failure;
         }
         checkUnchanged();
         return new Tensor(e.info(), target);
@@ -142,6 +174,23 @@ public final class SafetensorsFile implements AutoCloseable {
      */
     public void checkUnchanged() throws AmalgamIOException {
         snapshot.check(path);
+    }
+
+    /** Reads bytes [from, to) of the tensor at file offset {@code position} into {@code target}. */
+    private void readRange(FileChannel ch, MemorySegment target, long position, long from, long to, String name) throws IOException {
+        long done = from;
+        while (done < to) {
+            long n = Math.min(to - done, 1L << 30);
+            ByteBuffer buf = target.asSlice(done, n).asByteBuffer();
+            while (buf.hasRemaining()) {
+                int r = ch.read(buf, position + done + buf.position());
+                if (r < 0) {
+                    checkUnchanged(); // names what happened: normally a truncation
+                    throw new InputChangedException(path, "input file ended early while reading tensor '" + name + "'", new EOFException());
+                }
+            }
+            done += n;
+        }
     }
 
     private synchronized FileChannel reader() throws IOException {

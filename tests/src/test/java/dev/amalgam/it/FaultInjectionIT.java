@@ -321,7 +321,16 @@ class FaultInjectionIT {
     @Test
     void aForcedReplaceKilledAtAnyPointIsCompletedOrUndoneByTheNextRun() throws Exception {
         Path fam = family();
-        Path cfg = fam.resolve("ties.yaml");
+        // Two cheap methods (no selection passes), so that their outputs differ and the runs stay short.
+        Path cfg = Files.writeString(fam.resolve("ta.yaml"), """
+                merge_method: task_arithmetic
+                base_model: base
+                models:
+                  - model: ft-1
+                    parameters: {weight: 0.5}
+                  - model: ft-3
+                    parameters: {weight: 0.5}
+                """);
         Path linear = Files.writeString(fam.resolve("linear.yaml"), """
                 merge_method: linear
                 models:
