@@ -83,8 +83,6 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
     /** Staging memory of {@link #readTensor}: grown to the largest tensor read, reused. */
     private Arena stagingArena;
     private MemorySegment staging;
-    /** The scope of the view last handed out by {@link #readTensor}; closed by the next call. */
-    private Arena viewArena;
 
     private ModelFolder(Path path, Layout layout, List<SafetensorsFile> shards,
                         Map<String, SafetensorsFile> shardByTensor, Map<String, String> indexMetadata) {
@@ -428,8 +426,8 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
     /**
      * Reads tensor {@code name} through its file (not the mapping) into this folder's staging
      * buffer, after checking that the file is still the version opened; the result stays valid
-     * until the next {@code readTensor} on this folder or {@link #close} (a stale view throws
-     * {@link IllegalStateException} instead of showing another tensor's bytes). A merge reads
+     * until the next {@code readTensor} on this folder (which overwrites it) or {@link #close}
+     * (after which access throws {@link IllegalStateException}). A merge reads
      * each input tensor this way, one tensor per folder at a time, so that an input truncated
      * or rewritten by another process fails the merge with {@link InputChangedException}
      * instead of crashing the JVM with SIGBUS. Not for concurrent use on one folder.
@@ -439,18 +437,16 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
     public synchronized Tensor readTensor(String name) throws IOException {
         SafetensorsFile shard = shard(name);
         long size = shard.info(name).byteSize();
-        if (viewArena != null) {
-            viewArena.close();
-            viewArena = null;
-        }
         if (staging == null || staging.byteSize() < size) {
+            // Grown rarely (to the largest tensor read so far); closing a shared arena costs a
+            // handshake with every thread, which is why views are plain slices, not arenas of their own.
             if (stagingArena != null) stagingArena.close();
+            stagingArena = null;
+            staging = null;
             stagingArena = Arena.ofShared();
             staging = stagingArena.allocate(Math.max(size, 64), 64);
         }
-        viewArena = Arena.ofShared();
-        MemorySegment view = staging.asSlice(0, size).reinterpret(size, viewArena, null);
-        return shard.readInto(name, view);
+        return shard.readInto(name, staging.asSlice(0, size));
     }
 
     /** Fails, naming the file, if any shard is no longer the version opened (size, inode, mtime, ctime). */
@@ -484,9 +480,7 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
     public void close() {
         RuntimeException first = null;
         synchronized (this) {
-            if (viewArena != null) viewArena.close();
             if (stagingArena != null) stagingArena.close();
-            viewArena = null;
             stagingArena = null;
             staging = null;
         }
