@@ -356,6 +356,11 @@ public final class Amalgam implements AutoCloseable {
                 report(name);
             }
 
+            @Override
+            public void notice(String message) {
+                l.notice(message);
+            }
+
             private void report(String name) {
                 l.progress(progress);
                 if (progress.cancelled() || Thread.currentThread().isInterrupted()) {

@@ -35,6 +35,20 @@ public final class AmalgamCommand {
             cmd.getErr().println("amalgam: " + ErrorMessages.oneLine(e));
             return 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler: OutOfMemoryError, StackOverflowError
+            // and InternalError (a fault in a memory-mapped file) get the same one line here.
+            PrintWriter w = cli.getErr();
+            try {
+                if (java.util.Arrays.asList(args).contains("--verbose")) e.printStackTrace(w);
+                w.println("amalgam: " + ErrorMessages.oneLine(e));
+                w.flush();
+            } catch (Error again) {
+                System.err.println("amalgam: " + e.getClass().getSimpleName()); // e.g. no memory left to format
+            }
+            return 1;
+        }
     }
 }

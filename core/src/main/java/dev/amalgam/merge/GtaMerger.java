@@ -90,14 +90,14 @@ public final class GtaMerger implements TensorMerger {
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
+            Tensor base = InputTensors.load(ctx.input(0).tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
             int[] indices = new int[t];
             float[] weights = new float[t];
             Sparsifier[] sparsifiers = new Sparsifier[t];
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                Tensor x = InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena);
+                Tensor x = InputTensors.load(model.tensor(name), entry.output(), arena);
                 models.add(x);
                 indices[m] = model.modelIndex();
                 weights[m] = (float) p.number("weight", model.ref(), name, layerT);

@@ -262,12 +262,22 @@ public final class MergeJob {
             MergeInput reference = opened.reference();
             List<Path> files = OutputMetadata.write(scratch, opened, options,
                     reference.checkpoint() instanceof ModelFolder ? extraFiles(config, reference, options) : List.of());
-            ShardWriter writer = ShardWriter.builder(options.output(), outputs)
+            ShardWriter.Builder output = ShardWriter.builder(options.output(), outputs)
                     .maxShardSize(options.maxShardSize())
                     .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
                     .copyFiles(files)
                     .force(options.force())
-                    .open();
+                    .notices(progress::notice)
+                    // No input file may have changed since its header was read (size, inode, mtime, ctime).
+                    .beforeInstall(() -> {
+                        for (Segment seg : opened.segments()) {
+                            for (MergeInput in : seg.plan().inputs()) {
+                                if (in.checkpoint() instanceof ModelFolder folder) folder.checkUnchanged();
+                            }
+                        }
+                    });
+            protectInputs(output, config);
+            ShardWriter writer = output.open();
             List<TensorReport> reports = new ArrayList<>();
             long read = 0;
             ProgressListener.Spanning total = ProgressListener.spanning(progress, entries.size(),
@@ -316,6 +326,20 @@ public final class MergeJob {
         boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
         long seed = seedOverride.isPresent() ? seedOverride.getAsLong() : params.randomSeed();
         return new MergeContext(s.plan(), backend, params, warnings, allowNonfinite, seed);
+    }
+
+    /** The output may never be, or contain, an input model or the config's folder. */
+    static void protectInputs(ShardWriter.Builder output, MergeConfig config) {
+        for (ModelRef ref : config.allModels()) {
+            if (ref.resolvedPath() != null) output.protect("input model " + ref.path(), ref.resolvedPath());
+        }
+        if (config.tokenizerSource() != null && config.tokenizerSource().resolvedPath() != null) {
+            output.protect("the tokenizer source " + config.tokenizerSource().asWritten(), config.tokenizerSource().resolvedPath());
+        }
+        config.file().ifPresent(f -> {
+            Path dir = f.toAbsolutePath().getParent();
+            if (dir != null) output.protect("the folder of the config " + f.getFileName(), dir);
+        });
     }
 
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */

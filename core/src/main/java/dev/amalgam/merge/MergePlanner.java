@@ -57,9 +57,13 @@ public final class MergePlanner {
         List<PlanEntry> entries = new ArrayList<>(names.size());
         long outputBytes = 0;
         long peak = 0;
+        long[] staging = new long[inputs.size()]; // per folder input: its largest stored tensor (MergeInput.tensor's staging buffer)
         for (String name : names) {
             List<TensorInfo> infos = new ArrayList<>(inputs.size());
             for (MergeInput in : inputs) infos.add(in.checkpoint().info(name));
+            for (int i = 0; i < infos.size(); i++) {
+                if (inputs.get(i).checkpoint() instanceof dev.amalgam.io.ModelFolder) staging[i] = Math.max(staging[i], infos.get(i).byteSize());
+            }
             PlanEntry entry = entry(name, inputs, infos, source, policy, outDtype, layerT.applyAsDouble(name), warnings);
             entries.add(entry);
             outputBytes += entry.output().byteSize();
@@ -67,6 +71,7 @@ public final class MergePlanner {
                 peak = Math.max(peak, scratchBytes(entry, scratchTensors));
             }
         }
+        for (long b : staging) peak += b;
         return new MergePlan(method.name(), inputs, baseInput, entries, outputBytes, peak, warnings);
     }
 

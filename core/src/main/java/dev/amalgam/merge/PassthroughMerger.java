@@ -23,7 +23,7 @@ public final class PassthroughMerger implements TensorMerger {
         }
         MergeInput in = ctx.input(0);
         try (Arena arena = Arena.ofConfined()) {
-            Tensor x = InputTensors.load(in.checkpoint().tensor(name), entry.output(), arena);
+            Tensor x = InputTensors.load(in.tensor(name), entry.output(), arena);
             OptionalDouble scale = ctx.params().optionalNumber("scale", in.ref(), name, entry.layerT());
             float w = scale.isPresent() ? (float) scale.getAsDouble() : 1f;
             LinearResult r = ctx.backend().linear(new LinearPass(name, List.of(x), new float[] {w}, 1f, out, ctx.allowNonfinite()));

@@ -11,6 +11,13 @@ public interface ProgressListener {
     default void tensorDone(String name, int tensorsDone, long bytesDone) {
     }
 
+    /**
+     * Something the user should know that is not an error, e.g. that the leftovers of a killed
+     * merge were removed or a half-done replace was completed. The CLI prints it on stderr.
+     */
+    default void notice(String message) {
+    }
+
     /** Called once at the end, successful or not. */
     default void finished() {
     }

@@ -116,7 +116,7 @@ class CliBehaviourTest {
         assertEquals(478_336, 2 * ELEMENTS);
         assertEquals(245_760, 4 * 3 * LARGEST);
         assertTrue(lines.contains("output size: 467.1 KiB"), r.all());
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("expected peak memory: 240.0 KiB off-heap scratch")), r.all());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("expected peak memory: 400.0 KiB off-heap (scratch + one staging buffer per input)")), r.all());
         assertEquals("dry run: config and headers are valid; nothing was written", lines.getLast());
         assertFalse(Files.exists(out));
         assertEquals(before, OutputFolders.entries(work), "no temp folder, no output");
@@ -237,11 +237,20 @@ class CliBehaviourTest {
         assertEquals(List.of("keep.txt"), OutputFolders.entries(out));
         assertEquals(List.of(), ChildJvm.leftovers(work, "existing"));
 
-        Cli.Result forced = Cli.run("merge", examples.resolve("ties.yaml"), out, "--force");
+        // --force replaces only an earlier output (issue 11): a folder of other files stays.
+        Cli.Result foreign = Cli.run("merge", examples.resolve("ties.yaml"), out, "--force");
+        assertEquals(1, foreign.exitCode(), foreign.all());
+        assertTrue(foreign.err().contains("refusing to replace it"), foreign.all());
+        assertEquals("precious", Files.readString(keep));
+
+        Path earlier = out("earlier");
+        assertEquals(0, Cli.run("merge", examples.resolve("linear.yaml"), earlier).exitCode());
+        Path stale = Files.writeString(earlier.resolve("stale.txt"), "from the earlier run");
+        Cli.Result forced = Cli.run("merge", examples.resolve("ties.yaml"), earlier, "--force");
         assertEquals(0, forced.exitCode(), forced.all());
-        assertFalse(Files.exists(keep), "replaced, not merged into");
-        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
-        assertEquals(List.of(), ChildJvm.leftovers(work, "existing"), "the old folder is deleted after the swap");
+        assertFalse(Files.exists(stale), "replaced, not merged into");
+        assertTrue(Files.isRegularFile(earlier.resolve("model.safetensors")));
+        assertEquals(List.of(), ChildJvm.leftovers(work, "earlier"), "the old folder is deleted after the swap");
     }
 
     @Test
@@ -295,8 +304,8 @@ class CliBehaviourTest {
         Path out = out("extras");
         assertEquals(0, Cli.run("merge", examples.resolve("task_arithmetic.yaml"), out).exitCode());
         Path base = examples.resolve("family/base");
-        assertEquals(List.of("README.md", "config.json", "mergekit_config.yml", "model.safetensors", "tokenizer_config.json"),
-                OutputFolders.entries(out));
+        assertEquals(List.of(".amalgam-output", "README.md", "config.json", "mergekit_config.yml", "model.safetensors",
+                "tokenizer_config.json"), OutputFolders.entries(out));
         assertArrayEquals(Files.readAllBytes(base.resolve("config.json")), Files.readAllBytes(out.resolve("config.json")));
         assertArrayEquals(Files.readAllBytes(base.resolve("tokenizer_config.json")), Files.readAllBytes(out.resolve("tokenizer_config.json")));
 
