@@ -257,7 +257,7 @@ public final class Amalgam implements AutoCloseable {
     public static String describePlan(MergeConfig config, Map<String, ? extends Checkpoint> inputs) {
         return guard(() -> {
             try (MergeJob.Opened opened = MergeJob.open(config, lookup(config, inputs))) {
-                return opened.plan().describe();
+                return opened.describe();
             }
         });
     }
@@ -354,6 +354,11 @@ public final class Amalgam implements AutoCloseable {
             public void tensorDone(String name, int tensorsDone, long bytesDone) {
                 progress.advance(name, tensorsDone, bytesDone);
                 report(name);
+            }
+
+            @Override
+            public void notice(String message) {
+                l.notice(message);
             }
 
             private void report(String name) {

@@ -18,4 +18,14 @@ public interface MergeListener {
      * @param progress where the merge is now
      */
     void progress(MergeProgress progress);
+
+    /**
+     * Something the user should know that is not an error, e.g. that the leftovers of a merge
+     * killed earlier in the output's folder were removed, or its half-done {@code --force}
+     * replace completed (see the README, "Output layout"). Default: ignored.
+     *
+     * @param message one line
+     */
+    default void notice(String message) {
+    }
 }

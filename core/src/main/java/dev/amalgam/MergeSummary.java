@@ -78,6 +78,18 @@ public record MergeSummary(Optional<Path> output, String method, String backend,
         return dev.amalgam.merge.MergePlan.bytes(b);
     }
 
+    /**
+     * The summary of a merge run by {@link dev.amalgam.merge.MergeJob} (the CLI's multi-stage and
+     * mergekit-yaml paths run it directly).
+     *
+     * @param r        the job's report
+     * @param inMemory true if nothing was written to a folder
+     * @return the summary
+     */
+    public static MergeSummary of(MergeReport r, boolean inMemory) {
+        return of(r, inMemory, null);
+    }
+
     static MergeSummary of(MergeReport r, boolean inMemory, MergeAnalysis analysis) {
         List<Tensor> ts = r.tensors().stream().map(MergeSummary::tensor).toList();
         return new MergeSummary(inMemory ? Optional.empty() : Optional.ofNullable(r.output()), r.method(), r.backend(),

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 /** The {@code amalgam} command line. Exit code: 0 on success, 1 on a failed merge, 2 on bad usage. */
 @Command(name = "amalgam", mixinStandardHelpOptions = true, version = "amalgam 0.1.0",
         description = "Merge neural-network checkpoints (safetensors) with mergekit-style YAML configs.",
-        subcommands = {MergeCommand.class, AnalyzeCommand.class, InspectCommand.class, GenerateFamilyCommand.class, ExtractLoraCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {MergeCommand.class, MergekitYamlCommand.class, AnalyzeCommand.class, InspectCommand.class, GenerateFamilyCommand.class, ExtractLoraCommand.class, CommandLine.HelpCommand.class})
 public final class AmalgamCommand {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
@@ -30,11 +30,25 @@ public final class AmalgamCommand {
         if (err != null) cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parseResult) -> {
             boolean verbose = parseResult.hasMatchedOption("--verbose")
-                    || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"));
+                    || parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose") || p.hasMatchedOption("-v"));
             if (verbose) e.printStackTrace(cmd.getErr());
             cmd.getErr().println("amalgam: " + ErrorMessages.oneLine(e));
             return 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler: OutOfMemoryError, StackOverflowError
+            // and InternalError (a fault in a memory-mapped file) get the same one line here.
+            PrintWriter w = cli.getErr();
+            try {
+                if (java.util.Arrays.asList(args).contains("--verbose")) e.printStackTrace(w);
+                w.println("amalgam: " + ErrorMessages.oneLine(e));
+                w.flush();
+            } catch (Error again) {
+                System.err.println("amalgam: " + e.getClass().getSimpleName()); // e.g. no memory left to format
+            }
+            return 1;
+        }
     }
 }

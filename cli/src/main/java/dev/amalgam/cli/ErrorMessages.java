@@ -11,7 +11,18 @@ final class ErrorMessages {
     }
 
     static String oneLine(Throwable e) {
+        // Wrappers add nothing but their class name: say what they wrap.
+        while ((e instanceof java.io.UncheckedIOException || e instanceof java.util.concurrent.CompletionException
+                || e instanceof java.util.concurrent.ExecutionException) && e.getCause() != null) {
+            e = e.getCause();
+        }
         String msg = switch (e) {
+            case OutOfMemoryError m -> "out of memory (" + m.getMessage() + "); give the JVM more with -Xmx, e.g. "
+                    + "AMALGAM_JAVA_OPTS=-Xmx8g";
+            case StackOverflowError s -> "stack overflow (an input nests too deeply?); rerun with --verbose and report it";
+            case InternalError i -> "internal JVM error: " + i.getMessage()
+                    + " (a memory-mapped input or output file was truncated or the disk is full?)";
+            case VirtualMachineError v -> "JVM error: " + v;
             case NoSuchFileException f -> "no such file or folder: " + f.getFile();
             case AccessDeniedException f -> "permission denied: " + f.getFile();
             case FileAlreadyExistsException f -> f.getFile() + ": "

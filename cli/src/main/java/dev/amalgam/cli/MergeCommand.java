@@ -1,11 +1,7 @@
 package dev.amalgam.cli;
 
-import dev.amalgam.Amalgam;
-import dev.amalgam.CheckpointException;
-import dev.amalgam.MergeOptions;
 import dev.amalgam.MergeSummary;
 import dev.amalgam.analysis.HtmlReport;
-import dev.amalgam.config.MergeConfig;
 import dev.amalgam.kernel.Device;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -14,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,6 +58,17 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--offline", description = "Use only the local Hugging Face cache for hub ids (as HF_HUB_OFFLINE=1).")
     boolean offline;
 
+    @Option(names = "--strict", description = "Make config warnings (keys and parameters without effect) errors.")
+    boolean strict;
+
+    @Option(names = "--intermediate-dir", paramLabel = "DIR",
+            description = "Multi-stage configs: write (and keep) each named stage's output in DIR/NAME "
+                    + "(default: a temporary folder next to OUTPUT_DIR, removed at the end).")
+    Path intermediateDir;
+
+    @Option(names = "--keep-intermediates", description = "Multi-stage configs: keep the temporary stage outputs.")
+    boolean keepIntermediates;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -83,37 +91,9 @@ final class MergeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
-        MergeConfig cfg = MergeConfig.load(config);
-        if (dryRun) {
-            out.print(Amalgam.describePlan(cfg, Map.of()));
-            cfg.warnings().forEach(w -> out.println("warning: " + w));
-            out.println("dry run: config and headers are valid; nothing was written");
-            return 0;
-        }
-        ProgressBar bar = new ProgressBar(System.err, System.console() != null);
-        MergeOptions.Builder options = MergeOptions.builder().maxShardSize(shardSize).force(force).listener(bar)
-                .analysis(!reportFiles.isEmpty());
-        if (seed != null) options.seed(seed);
-        MergeSummary report;
-        // The CLI keeps -Damalgam.backend / -Damalgam.device working with any --device.
-        try (Amalgam amalgam = Amalgam.builder().device(dev).systemProperties(true).build()) {
-            report = amalgam.mergeToFolder(cfg, Map.of(), output, options.build());
-        } catch (CheckpointException e) {
-            // The file error itself, so the command's messages stay those of the I/O layer.
-            if (e.getCause() instanceof java.io.IOException io) throw io;
-            throw e;
-        } finally {
-            bar.finished();
-        }
-        printSummary(out, report);
-        if (!reportFiles.isEmpty()) {
-            HtmlReport.RunInfo run = new HtmlReport.RunInfo(config.getFileName().toString(), ReportFiles.configText(config),
-                    report.backend(), report.backendReason(), report.seconds(), timings(report), report.warnings(),
-                    report.output().map(Path::toString).orElse(null));
-            ReportFiles.write(reportFiles, json(report), report.analysis().orElseThrow(), run);
-            for (Path f : reportFiles) out.println("  report:    " + f);
-        }
-        return 0;
+        return new ConfigRun(config, output, dev, c -> shardSize, force,
+                seed == null ? OptionalLong.empty() : OptionalLong.of(seed), dryRun, reportFiles, strict, intermediateDir,
+                keepIntermediates, true, true, false).run(out);
     }
 
     /** The --report document: the summary's fields, with the output folder as a path. */

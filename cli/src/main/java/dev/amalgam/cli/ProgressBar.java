@@ -53,6 +53,13 @@ final class ProgressBar implements MergeListener {
         err.flush();
     }
 
+    @Override
+    public void notice(String message) {
+        if (drawn && terminal) err.print("\n");
+        err.println("amalgam: " + message);
+        err.flush();
+    }
+
     /** Ends the line of a drawn bar; call once the merge returned or failed. */
     void finished() {
         if (drawn && terminal) {

@@ -55,6 +55,16 @@ public final class LayerPosition {
 
     /** The layer index of a tensor name, or −1 if it is outside layers. */
     public static int layerIndex(String name) {
+        long span = layerDigits(name);
+        return span < 0 ? -1 : Integer.parseInt(name, (int) (span >>> 32), (int) span, 10);
+    }
+
+    /**
+     * Where the layer index of a tensor name is: {@code (start << 32) | end} of its digits, or −1
+     * outside layers. The prefix {@code P C.} is {@code name.substring(0, start)}, the rest R
+     * after {@code end + 1}.
+     */
+    public static long layerDigits(String name) {
         int start = 0;
         int n = name.length();
         while (start < n) {
@@ -65,7 +75,7 @@ public final class LayerPosition {
                 while (digitsEnd < n && isAsciiDigit(name.charAt(digitsEnd))) digitsEnd++;
                 int digits = digitsEnd - end - 1;
                 if (digits > 0 && digits <= 9 && digitsEnd < n && name.charAt(digitsEnd) == '.') {
-                    return Integer.parseInt(name, end + 1, digitsEnd, 10);
+                    return ((long) (end + 1) << 32) | digitsEnd;
                 }
             }
             start = end + 1;

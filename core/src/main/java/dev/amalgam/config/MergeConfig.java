@@ -36,10 +36,18 @@ import java.util.Optional;
 public final class MergeConfig {
 
     static final List<String> TOP_LEVEL_KEYS = List.of(
-            "models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source",
+            "models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source",
             "tokenizer", "chat_template");
     static final List<String> MODEL_KEYS = List.of("model", "parameters");
+    static final List<String> SLICE_KEYS = List.of("sources", "base_model", "parameters");
+    static final List<String> SOURCE_KEYS = List.of("model", "layer_range", "parameters");
     static final List<String> DTYPES = List.of("bfloat16", "float16", "float32");
+    /** The stage name of a multi-stage (mergekit-multi) file; elsewhere accepted without effect. */
+    static final String NAME_KEY = "name";
+    /** mergekit keys Amalgam does not implement, with why (an error, not a silent difference). */
+    static final Map<String, String> UNSUPPORTED_KEYS = Map.of(
+            "modules", "per-module configs (mergekit `modules:`) are not supported; use `models` or `slices`",
+            "residual_weight", "`residual_weight` is not supported");
 
     /** Where the output's tokenizer files come from. */
     public record TokenizerSource(String asWritten, Path resolvedPath) {
@@ -57,10 +65,12 @@ public final class MergeConfig {
     private Map<String, ModelResolver.Resolved> sources = Map.of();
     private TokenizerSpec tokenizerSpec;
     private String chatTemplate;
+    private final List<OutputSlice> slices;
+    private final JsonNode tree;
 
     private MergeConfig(Path file, MethodSpec method, List<ModelRef> models, ModelRef base, DType dtype,
                         DType outDtype, TokenizerSource tokenizerSource, ParameterResolver parameters,
-                        List<String> warnings) {
+                        List<String> warnings, List<OutputSlice> slices, JsonNode tree) {
         this.file = file;
         this.method = method;
         this.models = List.copyOf(models);
@@ -70,6 +80,8 @@ public final class MergeConfig {
         this.tokenizerSource = tokenizerSource;
         this.parameters = parameters;
         this.warnings = List.copyOf(warnings);
+        this.slices = List.copyOf(slices);
+        this.tree = tree;
     }
 
     /** Reads and validates a YAML file; model paths resolve against its directory. */
@@ -85,20 +97,53 @@ public final class MergeConfig {
     }
 
     private static MergeConfig parse(String yaml, Path baseDir, String sourceName, Path file) {
-        YAMLMapper mapper = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
-        JsonNode root;
-        try {
-            root = mapper.readTree(yaml);
-        } catch (JsonProcessingException e) {
-            String key = currentKey(e);
-            String where = e.getLocation() == null ? ""
-                    : "line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": ";
-            String hint = e.getOriginalMessage().startsWith("Malformed numeric value")
-                    ? " (NaN and infinities are not valid parameter values)" : "";
-            throw new ConfigException(sourceName, key == null ? "" : key,
-                    "invalid YAML at " + where + e.getOriginalMessage() + hint, e);
+        List<JsonNode> docs = readDocuments(yaml, sourceName);
+        if (docs.size() > 1) {
+            throw new ConfigException(sourceName, "", "the file holds " + docs.size() + " YAML documents (a multi-stage "
+                    + "config); run it with `amalgam merge` (MultiStageConfig), which merges every stage in order");
         }
-        return new Loader(sourceName, baseDir.toAbsolutePath().normalize()).load(root, file);
+        return fromTree(docs.isEmpty() ? null : docs.getFirst(), baseDir, sourceName, file);
+    }
+
+    /**
+     * Validates a parsed tree (the form the YAML parser produces: mappings, lists, scalars);
+     * model paths resolve against {@code baseDir} (then the current directory).
+     */
+    public static MergeConfig fromTree(JsonNode root, Path baseDir, String sourceName, Path file) {
+        return new Loader(sourceName, baseDir.toAbsolutePath().normalize(), Map.of(), false).load(root, file);
+    }
+
+    /** As {@link #fromTree}, for one stage of a multi-stage file: {@code stages} maps earlier names to their outputs. */
+    static MergeConfig stage(JsonNode root, Path baseDir, String sourceName, Path file, Map<String, Path> stages) {
+        return new Loader(sourceName, baseDir.toAbsolutePath().normalize(), stages, true).load(root, file);
+    }
+
+    /** Every YAML document of a file (a single config is one document). */
+    static List<JsonNode> readDocuments(String yaml, String sourceName) {
+        YAMLMapper mapper = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+        List<JsonNode> docs = new ArrayList<>();
+        // One tree per document (MappingIterator would unwrap a top-level list into "documents").
+        try (JsonParser p = mapper.getFactory().createParser(yaml)) {
+            while (p.nextToken() != null) {
+                JsonNode n = mapper.readTree(p);
+                if (n != null && !n.isMissingNode() && !n.isNull()) docs.add(n); // a trailing `---` is no stage
+            }
+        } catch (JsonProcessingException e) {
+            throw yamlError(sourceName, e);
+        } catch (IOException e) {
+            throw new ConfigException(sourceName, "", "invalid YAML: " + e.getMessage(), e);
+        }
+        return docs;
+    }
+
+    private static ConfigException yamlError(String sourceName, JsonProcessingException e) {
+        String key = currentKey(e);
+        String where = e.getLocation() == null ? ""
+                : "line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ": ";
+        String hint = e.getOriginalMessage().startsWith("Malformed numeric value")
+                ? " (NaN and infinities are not valid parameter values)" : "";
+        return new ConfigException(sourceName, key == null ? "" : key,
+                    "invalid YAML at " + where + e.getOriginalMessage() + hint, e);
     }
 
     /**
@@ -113,7 +158,7 @@ public final class MergeConfig {
 
     /** Validates a parsed YAML tree (the builder's path into the one validator). */
     static MergeConfig fromTree(JsonNode root, Path baseDir, String sourceName) {
-        return new Loader(sourceName, baseDir.toAbsolutePath().normalize()).load(root, null);
+        return fromTree(root, baseDir, sourceName, null);
     }
 
     private static String currentKey(JsonProcessingException e) {
@@ -190,9 +235,45 @@ public final class MergeConfig {
         };
     }
 
-    /** Every model folder the merge reads: the listed models, then an unlisted base. */
+    /**
+     * Every model folder the merge reads: the listed models, then an unlisted base. For
+     * {@code slices:}, the first reference to each distinct folder in slice and source order
+     * (slices' base models included), then a top-level base that no slice reads.
+     */
     public List<ModelRef> allModels() {
+        if (!slices.isEmpty()) {
+            Map<Path, ModelRef> seen = new LinkedHashMap<>();
+            for (OutputSlice sl : slices) {
+                for (SliceSource src : sl.sources()) seen.putIfAbsent(src.model().resolvedPath(), src.model());
+                if (sl.base() != null) seen.putIfAbsent(sl.base().resolvedPath(), sl.base());
+            }
+            if (base != null) seen.putIfAbsent(base.resolvedPath(), base);
+            return List.copyOf(seen.values());
+        }
         return base != null && !base.listed() ? append(models, base) : models;
+    }
+
+    /** True for a {@code slices:} config (then {@link #models()} is empty and {@link #slices()} is not). */
+    public boolean sliced() {
+        return !slices.isEmpty();
+    }
+
+    /** The output slices of a {@code slices:} config, in order; empty for {@code models:}. */
+    public List<OutputSlice> slices() {
+        return slices;
+    }
+
+    /** Output layers of a {@code slices:} config: Σ L over the slices (0 for {@code models:}). */
+    public int outputLayerCount() {
+        return slices.stream().mapToInt(OutputSlice::layerCount).sum();
+    }
+
+    /**
+     * The config as run, normalised (written as {@code mergekit_config.yml}): the parsed tree
+     * with {@code torch.} dtype prefixes removed and a stage {@code name} dropped.
+     */
+    public JsonNode tree() {
+        return tree.deepCopy();
     }
 
     public Optional<DType> dtype() {
@@ -229,31 +310,61 @@ public final class MergeConfig {
 
     // ---------------------------------------------------------------------------------------
 
+
+    /** Where a parameter block sits: the top level, a slice, or a model/source entry. */
+    private enum Level { TOP, SLICE, MODEL }
+
     /** One parse: holds the source name for messages and collects warnings. */
     private static final class Loader {
         private final String source;
         private final Path baseDir;
+        private final Map<String, Path> stages;
+        private final boolean multiStage;
         private final ValueParser values;
         private final List<String> warnings = new ArrayList<>();
         private final Map<String, ModelResolver.Resolved> sources = new HashMap<>();
 
-        Loader(String source, Path baseDir) {
+        Loader(String source, Path baseDir, Map<String, Path> stages, boolean multiStage) {
             this.source = source;
             this.baseDir = baseDir;
+            this.stages = stages;
+            this.multiStage = multiStage;
             this.values = new ValueParser(source);
         }
 
         MergeConfig load(JsonNode root, Path file) {
             if (root == null || root.isMissingNode() || root.isNull()) throw error("", "the config is empty");
             if (!root.isObject()) throw error("", "the config must be a mapping of keys; valid keys: " + join(TOP_LEVEL_KEYS));
-            checkKeys(root, TOP_LEVEL_KEYS, "", "the top level");
+            checkTopLevelKeys(root);
 
             MethodSpec method = method(root.get("merge_method"));
+            boolean hasModels = present(root, "models");
+            boolean hasSlices = present(root, "slices");
+            if (hasModels && hasSlices) {
+                throw error("slices", "set either `models` or `slices`, not both");
+            }
+            DType dtype = dtype(root, "dtype");
+            DType outDtype = dtype(root, "out_dtype");
+            ParsedParameters top = parameters(root.get("parameters"), "parameters", method, Level.TOP);
+
+            MergeConfig config = hasSlices ? loadSlices(root, file, method, dtype, outDtype, top)
+                    : loadModels(root, file, method, dtype, outDtype, top);
+
+            // Last, so that a config for a planned method is still checked in full.
+            if (!method.implemented()) {
+                throw error("merge_method", "merge_method `" + method.name() + "` is not available yet (planned); "
+                        + "available now: " + join(MethodRegistry.implementedNames()));
+            }
+            return config;
+        }
+
+        private MergeConfig loadModels(JsonNode root, Path file, MethodSpec method, DType dtype, DType outDtype,
+                                       ParsedParameters top) {
             List<String> written = modelPaths(root.get("models"));
             List<Path> resolved = new ArrayList<>();
             Map<Path, Integer> seen = new HashMap<>();
             for (int i = 0; i < written.size(); i++) {
-                Path p = resolve(written.get(i));
+                Path p = resolve(written.get(i), "models[" + i + "].model");
                 Integer prev = seen.putIfAbsent(p, i);
                 if (prev != null) {
                     throw error("models[" + i + "].model", "model `" + written.get(i) + "` is listed twice (models["
@@ -263,7 +374,7 @@ public final class MergeConfig {
             }
 
             String baseWritten = optionalString(root, "base_model");
-            Path baseResolved = baseWritten == null ? null : resolve(baseWritten);
+            Path baseResolved = baseWritten == null ? null : resolve(baseWritten, "base_model");
             int baseIndex = baseResolved == null ? -1 : resolved.indexOf(baseResolved);
             List<ModelRef> models = new ArrayList<>();
             for (int i = 0; i < written.size(); i++) {
@@ -273,37 +384,224 @@ public final class MergeConfig {
                     : baseIndex >= 0 ? models.get(baseIndex)
                     : new ModelRef(ModelRef.NO_INDEX, baseWritten, baseResolved, true);
             checkBaseRule(method, base);
+            String countError = method.inputs().countError((int) models.stream().filter(m -> !m.base()).count());
+            if (countError != null) {
+                throw error("models", "merge_method `" + method.name() + "` " + countError
+                        + (method.baseRule() == BaseModelRule.NONE && models.size() > 1 ? "; to stack layers of several models use `slices`" : ""));
+            }
 
-            DType dtype = dtype(root, "dtype");
-            DType outDtype = dtype(root, "out_dtype");
-            TokenizerSource tokenizer = tokenizer(root, base, models);
+            TokenizerSource tokenizer = tokenizer(root, base, models.getFirst());
 
-            ParsedParameters top = parameters(root.get("parameters"), "parameters", method, true);
             List<Map<String, ParameterValue>> perModel = new ArrayList<>();
             JsonNode modelsNode = root.get("models");
             for (int i = 0; i < models.size(); i++) {
                 ParsedParameters p = parameters(modelsNode.get(i).get("parameters"),
-                        "models[" + i + "].parameters", method, false);
+                        "models[" + i + "].parameters", method, Level.MODEL);
                 perModel.add(p.values);
             }
 
             checkRequired(method, models, base, top.values, perModel);
-            checkDensityScope(method, top.values, perModel);
-            collectWarnings(method, models, base, top.values, perModel);
-
-            // Last, so that a config for a planned method is still checked in full.
-            if (!method.implemented()) {
-                throw error("merge_method", "merge_method `" + method.name() + "` is not available yet (planned); "
-                        + "available now: " + join(MethodRegistry.implementedNames()));
+            checkDensityScope(method, List.of(top.values), List.of("parameters.density"), perModel,
+                    "models[%d].parameters.density");
+            collectWarnings(method, top.values, perModel, "models[%d].parameters.");
+            if (base != null && method.baseRule() == BaseModelRule.REQUIRED && models.stream().allMatch(ModelRef::base)) {
+                warnings.add("models lists only the base model: every tensor equals the base");
             }
-
             ParameterResolver resolver = new ParameterResolver(source, method, top.values, perModel,
                     top.stringLists, top.mappings);
-            MergeConfig config = new MergeConfig(file, method, models, base, dtype, outDtype, tokenizer, resolver, warnings);
+            MergeConfig config = new MergeConfig(file, method, models, base, dtype, outDtype, tokenizer, resolver, warnings,
+                    List.of(), normalisedTree(root));
             config.sources = Map.copyOf(sources);
             config.tokenizerSpec = tokenizerSection(root, tokenizer, models, base);
             config.chatTemplate = chatTemplate(root);
             return config;
+        }
+
+        private MergeConfig loadSlices(JsonNode root, Path file, MethodSpec method, DType dtype, DType outDtype,
+                                       ParsedParameters top) {
+            JsonNode node = root.get("slices");
+            if (!node.isArray()) throw error("slices", "must be a list of {sources, base_model, parameters}, got " + ValueParser.show(node));
+            if (node.isEmpty()) throw error("slices", "lists no slice");
+            String topBaseWritten = optionalString(root, "base_model");
+            ModelRef topBase = topBaseWritten == null ? null
+                    : new ModelRef(ModelRef.NO_INDEX, topBaseWritten, resolve(topBaseWritten, "base_model"), true);
+            if (topBase != null && (method.baseRule() == BaseModelRule.NONE || method.baseRule() == BaseModelRule.UNUSED)
+                    && !method.baseAddedAsInput()) {
+                warnings.add("base_model: has no effect for merge_method `" + method.name() + "` (mergekit ignores it too)");
+            }
+            List<OutputSlice> slices = new ArrayList<>();
+            int firstLayer = 0;
+            for (int i = 0; i < node.size(); i++) {
+                OutputSlice sl = slice(node.get(i), i, firstLayer, method, topBase, top);
+                slices.add(sl);
+                firstLayer += sl.layerCount();
+            }
+            collectWarnings(method, top.values, List.of(), "models[%d].parameters."); // the top level's own
+            ModelRef tokenizerDefault = topBase != null ? topBase : slices.getFirst().sources().getFirst().model();
+            TokenizerSource tokenizer = tokenizer(root, topBase, tokenizerDefault);
+            ParameterResolver resolver = new ParameterResolver(source, method, top.values, List.of(),
+                    top.stringLists, top.mappings);
+            return new MergeConfig(file, method, List.of(), topBase, dtype, outDtype, tokenizer, resolver, warnings,
+                    slices, normalisedTree(root));
+        }
+
+        private OutputSlice slice(JsonNode n, int i, int firstLayer, MethodSpec method, ModelRef topBase,
+                                  ParsedParameters top) {
+            String where = "slices[" + i + "]";
+            if (!n.isObject()) throw error(where, "must be a mapping {sources, base_model, parameters}, got " + ValueParser.show(n));
+            checkKeys(n, SLICE_KEYS, where + ".", "`" + where + "`");
+            JsonNode sourcesNode = n.get("sources");
+            if (sourcesNode == null || sourcesNode.isNull()) throw error(where + ".sources", "is required: a list of {model, layer_range}");
+            if (!sourcesNode.isArray()) throw error(where + ".sources", "must be a list of {model, layer_range}, got " + ValueParser.show(sourcesNode));
+            if (sourcesNode.isEmpty()) throw error(where + ".sources", "lists no source");
+
+            String sliceBaseWritten = optionalString(n, "base_model", where + ".base_model");
+            Path baseResolved = sliceBaseWritten != null ? resolve(sliceBaseWritten, where + ".base_model")
+                    : topBase != null ? topBase.resolvedPath() : null;
+            String baseWritten = sliceBaseWritten != null ? sliceBaseWritten : topBase != null ? topBase.path() : null;
+
+            List<String> written = new ArrayList<>();
+            List<Path> resolved = new ArrayList<>();
+            List<int[]> ranges = new ArrayList<>();
+            for (int j = 0; j < sourcesNode.size(); j++) {
+                JsonNode s = sourcesNode.get(j);
+                String sw = where + ".sources[" + j + "]";
+                if (!s.isObject()) throw error(sw, "must be a mapping {model, layer_range, parameters}, got " + ValueParser.show(s));
+                checkKeys(s, SOURCE_KEYS, sw + ".", "`" + sw + "`");
+                JsonNode m = s.get("model");
+                if (m == null || m.isNull()) throw error(sw + ".model", "is required");
+                if (!m.isTextual() || m.textValue().isBlank()) throw error(sw + ".model", "must be a folder path, got " + ValueParser.show(m));
+                Path p = resolve(m.textValue(), sw + ".model");
+                int prev = resolved.indexOf(p);
+                if (prev >= 0) {
+                    throw error(sw + ".model", "model `" + m.textValue() + "` is listed twice in " + where + ".sources (["
+                            + prev + "] and [" + j + "]); a slice reads each model once");
+                }
+                written.add(m.textValue());
+                resolved.add(p);
+                ranges.add(layerRange(s.get("layer_range"), sw + ".layer_range"));
+            }
+            int length = ranges.getFirst()[1] - ranges.getFirst()[0];
+            for (int j = 1; j < ranges.size(); j++) {
+                int l = ranges.get(j)[1] - ranges.get(j)[0];
+                if (l != length) {
+                    throw error(where + ".sources[" + j + "].layer_range", "spans " + l + " layers but " + where
+                            + ".sources[0] spans " + length + "; all sources of a slice must span the same number of layers");
+                }
+            }
+            int baseIndex = baseResolved == null ? -1 : resolved.indexOf(baseResolved);
+            if (baseIndex < 0 && baseResolved != null && written.size() == 1 && method.baseRule() == BaseModelRule.REQUIRED
+                    && method.inputs().minOthers() == 0 && method.inputs().maxOthers() == 1) {
+                // mergekit's slerp returns a lone input as it is: a one-source slice passes through.
+                baseIndex = 0;
+                baseResolved = resolved.getFirst();
+                baseWritten = written.getFirst();
+            }
+            boolean baseCounts = method.baseRule() == BaseModelRule.REQUIRED || method.baseRule() == BaseModelRule.OPTIONAL;
+            String countError = method.inputs().countError(written.size() - (baseCounts && baseIndex >= 0 ? 1 : 0));
+            if (countError != null) {
+                throw error(where + ".sources", "merge_method `" + method.name() + "` " + countError.replace("listed", "in this slice")
+                        .replace("model;", "source;").replace("models;", "sources;"));
+            }
+            List<SliceSource> sources = new ArrayList<>();
+            for (int j = 0; j < written.size(); j++) {
+                ModelRef ref = new ModelRef(j, written.get(j), resolved.get(j), j == baseIndex, where + ".sources[" + j + "]");
+                sources.add(new SliceSource(ref, ranges.get(j)[0], ranges.get(j)[1]));
+            }
+            ModelRef base = baseResolved == null ? null
+                    : baseIndex >= 0 ? sources.get(baseIndex).model()
+                    : new ModelRef(ModelRef.NO_INDEX, baseWritten, baseResolved, true,
+                    sliceBaseWritten != null ? where + ".base_model" : "base_model");
+            switch (method.baseRule()) {
+                case REQUIRED -> {
+                    if (base == null) {
+                        throw error(where, "merge_method `" + method.name() + "` requires a base_model (top level or "
+                                + where + ".base_model)");
+                    }
+                    if (!base.listed()) throw baseNotASource(where, method, base);
+                }
+                case OPTIONAL -> {
+                    if (base != null && !base.listed()) throw baseNotASource(where, method, base);
+                }
+                case UNUSED, NONE -> {
+                    if (sliceBaseWritten != null && !method.baseAddedAsInput()) {
+                        warnings.add(where + ".base_model: has no effect for merge_method `" + method.name()
+                                + "` (mergekit ignores it too)");
+                    }
+                }
+            }
+
+            ParsedParameters sliceParams = parameters(n.get("parameters"), where + ".parameters", method, Level.SLICE);
+            List<Map<String, ParameterValue>> perSource = new ArrayList<>();
+            for (int j = 0; j < sources.size(); j++) {
+                perSource.add(parameters(sourcesNode.get(j).get("parameters"), where + ".sources[" + j + "].parameters",
+                        method, Level.MODEL).values);
+            }
+            checkRequiredInSlice(method, where, sources, sliceParams.values, top.values, perSource);
+            checkDensityScope(method, List.of(sliceParams.values, top.values),
+                    List.of(where + ".parameters.density", "parameters.density"), perSource,
+                    where + ".sources[%d].parameters.density");
+            collectWarnings(method, sliceParams.values, perSource, where + ".sources[%d].parameters.");
+
+            Map<String, List<String>> lists = new LinkedHashMap<>(top.stringLists);
+            lists.putAll(sliceParams.stringLists);
+            Map<String, Map<String, Double>> maps = new LinkedHashMap<>(top.mappings);
+            maps.putAll(sliceParams.mappings);
+            ParameterResolver resolver = new ParameterResolver(source, method, List.of(sliceParams.values, top.values),
+                    perSource, lists, maps, "the source's parameters, then " + where + ".parameters, then top-level parameters");
+            return new OutputSlice(i, sources, base, firstLayer, resolver);
+        }
+
+        private ConfigException baseNotASource(String where, MethodSpec method, ModelRef base) {
+            return error(where + ".sources", "base_model `" + base.path() + "` is not one of the slice's sources; merge_method `"
+                    + method.name() + "` reads the base from the slice, so list it with a layer_range");
+        }
+
+        private int[] layerRange(JsonNode n, String path) {
+            if (n == null || n.isNull()) throw error(path, "is required: [first, end) layer indices, e.g. [0, 16]");
+            if (!n.isArray() || n.size() != 2 || !n.get(0).isIntegralNumber() || !n.get(1).isIntegralNumber()) {
+                throw error(path, "must be two integers [first, end), got " + (n.isArray() ? n.toString() : ValueParser.show(n)));
+            }
+            long a = n.get(0).longValue(), b = n.get(1).longValue();
+            if (a < 0 || b <= a || b > Integer.MAX_VALUE) {
+                throw error(path, "[" + a + ", " + b + "] is not a range: need 0 <= first < end (end is exclusive)");
+            }
+            return new int[] {(int) a, (int) b};
+        }
+
+        private void checkTopLevelKeys(JsonNode root) {
+            for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (TOP_LEVEL_KEYS.contains(k)) continue;
+                if (k.equals(NAME_KEY)) {
+                    if (!multiStage) warnings.add("name: has no effect outside a multi-stage (multi-document) config");
+                    continue;
+                }
+                String why = UNSUPPORTED_KEYS.get(k);
+                if (why != null) throw error(k, why);
+                throw error(k, "unknown key `" + k + "` in the top level; valid keys: " + join(TOP_LEVEL_KEYS)
+                        + Suggestions.didYouMean(k, TOP_LEVEL_KEYS));
+            }
+        }
+
+        private static boolean present(JsonNode root, String key) {
+            JsonNode n = root.get(key);
+            return n != null && !n.isNull();
+        }
+
+        /** The tree as run: dtypes without {@code torch.}, no stage {@code name}. */
+        private static JsonNode normalisedTree(JsonNode root) {
+            com.fasterxml.jackson.databind.node.ObjectNode t = ((com.fasterxml.jackson.databind.node.ObjectNode) root).deepCopy();
+            t.remove(NAME_KEY);
+            for (String k : List.of("dtype", "out_dtype")) {
+                JsonNode d = t.get(k);
+                if (d != null && d.isTextual()) t.put(k, stripTorch(d.textValue()));
+            }
+            return t;
+        }
+
+        private static String stripTorch(String dtype) {
+            return dtype.startsWith("torch.") ? dtype.substring("torch.".length()) : dtype;
         }
 
         private MethodSpec method(JsonNode node) {
@@ -312,13 +610,15 @@ public final class MergeConfig {
             }
             if (!node.isTextual()) throw error("merge_method", "must be a string, got " + ValueParser.show(node));
             String name = node.textValue();
-            MethodSpec m = MethodRegistry.find(name).orElseThrow(() -> error("merge_method",
-                    "unknown merge_method `" + name + "`; valid methods: " + join(MethodRegistry.names())));
-            return m;
+            return MethodRegistry.find(name).orElseThrow(() -> error("merge_method",
+                    "unknown merge_method `" + name + "`; valid methods: " + join(MethodRegistry.names())
+                            + Suggestions.didYouMean(name, MethodRegistry.names())));
         }
 
         private List<String> modelPaths(JsonNode node) {
-            if (node == null || node.isNull()) throw error("models", "is required: a list of {model, parameters}");
+            if (node == null || node.isNull()) {
+                throw error("models", "is required: a list of {model, parameters} (or `slices`: a list of {sources})");
+            }
             if (!node.isArray()) throw error("models", "must be a list of {model, parameters}, got " + ValueParser.show(node));
             if (node.isEmpty()) throw error("models", "lists no model");
             List<String> out = new ArrayList<>();
@@ -337,17 +637,57 @@ public final class MergeConfig {
             return out;
         }
 
-        /** A model value's folder (a hub id's cached snapshot; a unique key for {@code FOLDER+ADAPTER}). */
-        private Path resolve(String written) {
+        /**
+         * mergekit's rule: an earlier stage's name, else an absolute path, else relative to the
+         * config file's folder, then to the current directory; both existing and different is
+         * ambiguous. Nothing existing resolves against the config's folder (opening it fails later
+         * with the path).
+         */
+        private Path resolve(String written, String key) {
+            Path stage = stages.get(written);
+            if (stage != null) return stage;
+            // FOLDER+ADAPTER and hub ids (spec §16.4) through ModelResolver; MergeJob opens them via source(ref).
             ModelResolver.Resolved r = ModelResolver.resolve(written, baseDir);
             sources.put(written, r);
-            return r.adapter().isPresent() ? baseDir.resolve(written).toAbsolutePath().normalize() : r.model().local();
+            if (r.adapter().isPresent()) return baseDir.resolve(written).toAbsolutePath().normalize();
+            if (r.model().hub().isPresent() && r.model().existsLocally()
+                    && !Files.exists(baseDir.resolve(written)) && !Files.exists(Path.of(written))) {
+                return r.model().local(); // a cached hub snapshot
+            }
+            Path p;
+            try {
+                p = Path.of(written);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw error(key, "`" + written + "` is not a valid path: " + e.getMessage());
+            }
+            if (p.isAbsolute()) return p.normalize();
+            Path fromConfig = baseDir.resolve(p).toAbsolutePath().normalize();
+            Path fromCwd = Path.of("").toAbsolutePath().resolve(p).normalize();
+            if (fromConfig.equals(fromCwd)) return fromConfig;
+            boolean configExists = Files.exists(fromConfig), cwdExists = Files.exists(fromCwd);
+            if (configExists && cwdExists && !sameFile(fromConfig, fromCwd)) {
+                throw error(key, "`" + written + "` is ambiguous: it exists relative to the config file (" + fromConfig
+                        + ") and to the current directory (" + fromCwd + "); write an absolute path or ./ relative to one");
+            }
+            return configExists || !cwdExists ? fromConfig : fromCwd;
+        }
+
+        private static boolean sameFile(Path a, Path b) {
+            try {
+                return Files.isSameFile(a, b);
+            } catch (IOException e) {
+                return false;
+            }
         }
 
         private String optionalString(JsonNode root, String key) {
+            return optionalString(root, key, key);
+        }
+
+        private String optionalString(JsonNode root, String key, String path) {
             JsonNode n = root.get(key);
             if (n == null || n.isNull()) return null;
-            if (!n.isTextual() || n.textValue().isBlank()) throw error(key, "must be a string, got " + ValueParser.show(n));
+            if (!n.isTextual() || n.textValue().isBlank()) throw error(path, "must be a string, got " + ValueParser.show(n));
             return n.textValue();
         }
 
@@ -357,7 +697,9 @@ public final class MergeConfig {
                     if (base == null) throw error("base_model", "merge_method `" + method.name() + "` requires a base_model");
                 }
                 case NONE -> {
-                    if (base != null) throw error("base_model", "merge_method `" + method.name() + "` takes no base_model");
+                    if (base != null) {
+                        warnings.add("base_model: has no effect for merge_method `" + method.name() + "` (mergekit ignores it too)");
+                    }
                 }
                 case UNUSED -> {
                     if (base != null && !method.baseAddedAsInput()) {
@@ -372,16 +714,18 @@ public final class MergeConfig {
         private DType dtype(JsonNode root, String key) {
             JsonNode n = root.get(key);
             if (n == null || n.isNull()) return null;
-            if (!n.isTextual() || !DTYPES.contains(n.textValue())) {
-                throw error(key, "invalid value " + ValueParser.show(n) + "; valid values: " + join(DTYPES));
+            String name = n.isTextual() ? stripTorch(n.textValue()) : null;
+            if (name == null || !DTYPES.contains(name)) {
+                throw error(key, "invalid value " + ValueParser.show(n) + "; valid values: " + join(DTYPES)
+                        + " (a `torch.` prefix is accepted)");
             }
-            return DType.fromConfigName(n.textValue());
+            return DType.fromConfigName(name);
         }
 
-        private TokenizerSource tokenizer(JsonNode root, ModelRef base, List<ModelRef> models) {
+        private TokenizerSource tokenizer(JsonNode root, ModelRef base, ModelRef first) {
             String t = optionalString(root, "tokenizer_source");
             if (t == null) {
-                ModelRef from = base != null ? base : models.getFirst();
+                ModelRef from = base != null ? base : first;
                 return new TokenizerSource(from.path(), from.resolvedPath());
             }
             if (t.equals("union")) return new TokenizerSource(t, null);
@@ -389,7 +733,7 @@ public final class MergeConfig {
                 if (base == null) throw error("tokenizer_source", "`base` needs a base_model");
                 return new TokenizerSource(base.path(), base.resolvedPath());
             }
-            return new TokenizerSource(t, resolve(t));
+            return new TokenizerSource(t, resolve(t, "tokenizer_source"));
         }
 
         /** {@code tokenizer_source: union} or the {@code tokenizer:} section (mergekit's TokenizerConfig). */
@@ -436,12 +780,12 @@ public final class MergeConfig {
             return t;
         }
 
-        /** Parsed parameter block: tree values plus literal lists/mappings (top level only). */
+        /** Parsed parameter block: tree values plus literal lists/mappings (top level and slices only). */
         private record ParsedParameters(Map<String, ParameterValue> values, Map<String, List<String>> stringLists,
                                         Map<String, Map<String, Double>> mappings) {
         }
 
-        private ParsedParameters parameters(JsonNode node, String where, MethodSpec method, boolean topLevel) {
+        private ParsedParameters parameters(JsonNode node, String where, MethodSpec method, Level level) {
             Map<String, ParameterValue> vals = new LinkedHashMap<>();
             Map<String, List<String>> lists = new LinkedHashMap<>();
             Map<String, Map<String, Double>> maps = new LinkedHashMap<>();
@@ -457,14 +801,24 @@ public final class MergeConfig {
                 }
                 ParamSpec spec = method.parameters().get(name);
                 if (spec == null) {
-                    List<String> valid = topLevel ? List.copyOf(method.parameters().keySet()) : method.perModelParameterNames();
+                    if (MethodRegistry.isKnownParameter(name)) {
+                        // mergekit reads only the parameters a method declares; others are ignored.
+                        warnings.add(path + ": `" + name + "` has no effect in merge_method `" + method.name()
+                                + "` (mergekit ignores it too)");
+                        continue;
+                    }
+                    List<String> valid = level != Level.MODEL ? List.copyOf(method.parameters().keySet()) : method.perModelParameterNames();
+                    String hint = Suggestions.didYouMean(name, method.parameters().keySet());
+                    if (hint.isEmpty()) hint = Suggestions.didYouMean(name, MethodRegistry.allParameterNames());
                     throw error(path, "unknown parameter `" + name + "` in `" + where + "` for merge_method `"
-                            + method.name() + "`; valid parameters: " + (valid.isEmpty() ? "(none)" : join(valid)));
+                            + method.name() + "`; valid parameters: " + (valid.isEmpty() ? "(none)" : join(valid)) + hint);
                 }
-                if (!topLevel && !spec.perModel()) {
-                    throw error(path, "`" + name + "` is a global parameter of `" + method.name()
-                            + "`; set it in the top-level `parameters`. Per-model parameters: "
-                            + (method.perModelParameterNames().isEmpty() ? "(none)" : join(method.perModelParameterNames())));
+                if (level == Level.MODEL && !spec.perModel()) {
+                    // mergekit looks global parameters up without a model, so a per-model value is never read.
+                    warnings.add(path + ": `" + name + "` is a global parameter of `" + method.name()
+                            + "`; set per model it has no effect (set it in the top-level `parameters`"
+                            + (where.startsWith("slices[") ? " or the slice's" : "") + ")");
+                    continue;
                 }
                 if (!spec.available()) {
                     throw error(path, "`" + name + "` is not available yet (planned)");
@@ -508,35 +862,78 @@ public final class MergeConfig {
             }
         }
 
-        private void checkDensityScope(MethodSpec method, Map<String, ParameterValue> top,
-                                       List<Map<String, ParameterValue>> perModel) {
-            if (!method.declares("density_scope")) return;
-            ParameterValue scope = top.get("density_scope");
-            if (scope == null || !"model".equals(scope.evaluate("", 0.0))) return;
-            String why = "density_scope `model` takes one density per model; a gradient or filtered list varies by tensor";
-            ParameterValue d = top.get("density");
-            if (d != null && d.variesByTensor()) throw error("parameters.density", why);
-            for (int i = 0; i < perModel.size(); i++) {
-                ParameterValue md = perModel.get(i).get("density");
-                if (md != null && md.variesByTensor()) throw error("models[" + i + "].parameters.density", why);
+        private void checkRequiredInSlice(MethodSpec method, String where, List<SliceSource> sources,
+                                          Map<String, ParameterValue> slice, Map<String, ParameterValue> top,
+                                          List<Map<String, ParameterValue>> perSource) {
+            boolean baseIsReference = method.baseRule() == BaseModelRule.REQUIRED
+                    || method.baseRule() == BaseModelRule.OPTIONAL;
+            for (ParamSpec s : method.parameters().values()) {
+                if (!s.required()) continue;
+                if (slice.containsKey(s.name()) || top.containsKey(s.name())) continue;
+                if (!s.perModel()) {
+                    throw error(where + ".parameters." + s.name(), "required parameter `" + s.name() + "` of merge_method `"
+                            + method.name() + "` is missing; set it in " + where + ".parameters or the top-level parameters");
+                }
+                for (SliceSource src : sources) {
+                    ModelRef m = src.model();
+                    if (m.base() && baseIsReference) continue;
+                    if (!perSource.get(m.index()).containsKey(s.name())) {
+                        throw error(m.keyPath() + ".parameters." + s.name(), "required parameter `" + s.name()
+                                + "` is missing for model `" + m.path() + "`; set it in " + m.keyPath() + ".parameters, "
+                                + where + ".parameters or the top-level parameters");
+                    }
+                }
             }
         }
 
-        private void collectWarnings(MethodSpec method, List<ModelRef> models, ModelRef base,
-                                     Map<String, ParameterValue> top, List<Map<String, ParameterValue>> perModel) {
+        private void checkDensityScope(MethodSpec method, List<Map<String, ParameterValue>> globals,
+                                       List<String> globalKeys, List<Map<String, ParameterValue>> perModel,
+                                       String perModelKey) {
+            if (!method.declares("density_scope")) return;
+            ParameterValue scope = null;
+            for (Map<String, ParameterValue> g : globals) {
+                if (scope == null) scope = g.get("density_scope");
+            }
+            if (scope == null || !"model".equals(scope.evaluate("", 0.0))) return;
+            String why = "density_scope `model` takes one density per model; a gradient or filtered list varies by tensor";
+            for (int i = 0; i < globals.size(); i++) {
+                ParameterValue d = globals.get(i).get("density");
+                if (d != null && d.variesByTensor()) throw error(globalKeys.get(i), why);
+            }
+            for (int i = 0; i < perModel.size(); i++) {
+                ParameterValue md = perModel.get(i).get("density");
+                if (md != null && md.variesByTensor()) throw error(String.format(java.util.Locale.ROOT, perModelKey, i), why);
+            }
+        }
+
+        private void collectWarnings(MethodSpec method, Map<String, ParameterValue> top,
+                                     List<Map<String, ParameterValue>> perModel, String perModelPrefix) {
+            String topPrefix = perModelPrefix.startsWith("slices[")
+                    ? perModelPrefix.substring(0, perModelPrefix.indexOf(".sources")) + ".parameters." : "parameters.";
+            for (ParamSpec s : method.ignoredParameters()) {
+                if (top.containsKey(s.name())) {
+                    warnings.add(topPrefix + s.name() + ": `" + s.name() + "` has no effect in `" + method.name()
+                            + "`: " + s.ignoredNote());
+                }
+                for (int i = 0; i < perModel.size(); i++) {
+                    if (perModel.get(i).containsKey(s.name())) {
+                        warnings.add(String.format(java.util.Locale.ROOT, perModelPrefix, i) + s.name() + ": `" + s.name()
+                                + "` has no effect in `" + method.name() + "`: " + s.ignoredNote());
+                    }
+                }
+            }
             for (ParamSpec s : method.parameters().values()) {
                 if (!s.warnIfNotDefault()) continue;
                 List<String> where = new ArrayList<>();
-                if (notDefault(top.get(s.name()), s)) where.add("parameters." + s.name());
+                if (notDefault(top.get(s.name()), s)) where.add(topPrefix + s.name());
                 for (int i = 0; i < perModel.size(); i++) {
-                    if (notDefault(perModel.get(i).get(s.name()), s)) where.add("models[" + i + "].parameters." + s.name());
+                    if (notDefault(perModel.get(i).get(s.name()), s)) {
+                        where.add(String.format(java.util.Locale.ROOT, perModelPrefix, i) + s.name());
+                    }
                 }
                 for (String w : where) {
                     warnings.add(w + ": `" + s.name() + "` has no effect in `" + method.name() + "` (no sparsifier)");
                 }
-            }
-            if (base != null && method.baseRule() == BaseModelRule.REQUIRED && models.stream().allMatch(ModelRef::base)) {
-                warnings.add("models lists only the base model: every tensor equals the base");
             }
         }
 
@@ -550,7 +947,10 @@ public final class MergeConfig {
             for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
                 if (!valid.contains(k)) {
-                    throw error(pathPrefix + k, "unknown key `" + k + "` in " + where + "; valid keys: " + join(valid));
+                    String why = UNSUPPORTED_KEYS.get(k);
+                    if (why != null) throw error(pathPrefix + k, why);
+                    throw error(pathPrefix + k, "unknown key `" + k + "` in " + where + "; valid keys: " + join(valid)
+                            + Suggestions.didYouMean(k, valid));
                 }
             }
         }

@@ -12,8 +12,10 @@ import java.util.Objects;
  * @param path         the path as written in the YAML
  * @param resolvedPath absolute, normalized local folder
  * @param base         true for the {@code base_model}
+ * @param keyPath      where its parameters live in the YAML, e.g. {@code models[1]},
+ *                     {@code slices[0].sources[1]} or {@code base_model}
  */
-public record ModelRef(int index, String path, Path resolvedPath, boolean base) {
+public record ModelRef(int index, String path, Path resolvedPath, boolean base, String keyPath) {
 
     /** Index of an implicitly added base model (not listed in {@code models}). */
     public static final int NO_INDEX = -1;
@@ -23,6 +25,12 @@ public record ModelRef(int index, String path, Path resolvedPath, boolean base) 
         Objects.requireNonNull(resolvedPath, "resolvedPath");
         if (index < NO_INDEX) throw new IllegalArgumentException("bad model index " + index);
         if (index == NO_INDEX && !base) throw new IllegalArgumentException("only the base may be unlisted");
+        if (keyPath == null) keyPath = index != NO_INDEX ? "models[" + index + "]" : "base_model";
+    }
+
+    /** A model of {@code models:} (or an unlisted base). */
+    public ModelRef(int index, String path, Path resolvedPath, boolean base) {
+        this(index, path, resolvedPath, base, null);
     }
 
     /** True if the model is listed in {@code models} (it has a model index). */
@@ -30,13 +38,8 @@ public record ModelRef(int index, String path, Path resolvedPath, boolean base) 
         return index != NO_INDEX;
     }
 
-    /** Where its parameters live in the YAML, e.g. {@code models[1]}, or {@code base_model}. */
-    public String keyPath() {
-        return listed() ? "models[" + index + "]" : "base_model";
-    }
-
     @Override
     public String toString() {
-        return path + (listed() ? " (models[" + index + "])" : " (base_model)");
+        return path + " (" + keyPath + ")";
     }
 }

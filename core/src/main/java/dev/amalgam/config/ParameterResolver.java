@@ -8,7 +8,9 @@ import java.util.OptionalDouble;
 /**
  * Evaluates a method's parameters for one tensor with the lookup order of spec §1.1:
  * per-model parameters: {@code models[i].parameters} → top-level {@code parameters} → default;
- * global parameters: top-level → default. Values are parsed once at load time; each call is a
+ * global parameters: top-level → default. For an output slice (§16.2) there is one more level
+ * between the model and the top: source → slice → top level → default, and per-model filters
+ * match the source's input tensor name while global ones match the output name. Values are parsed once at load time; each call is a
  * couple of map lookups plus the evaluation of a small value tree.
  *
  * <p>Implementation notes: immutable and thread-safe. For a per-model parameter, {@code model}
@@ -22,22 +24,63 @@ public final class ParameterResolver {
 
     private final String source;
     private final MethodSpec method;
-    private final Map<String, ParameterValue> topLevel;
+    private final List<Map<String, ParameterValue>> globalLevels; // slice (if any), then top level
     private final List<Map<String, ParameterValue>> perModel; // by model index
     private final Map<String, List<String>> stringLists;
     private final Map<String, Map<String, Double>> mappings;
+    private final String levelsText;
+    private final InputNames inputNames;
+
+    /** The input tensor name of model {@code modelIndex} behind an output tensor name (slices rename layers). */
+    @FunctionalInterface
+    public interface InputNames {
+        /** Output names are the input names (no renaming). */
+        InputNames SAME = (modelIndex, outputName) -> outputName;
+
+        /** The input name of model {@code modelIndex} behind {@code outputName}. */
+        String of(int modelIndex, String outputName);
+    }
 
     ParameterResolver(String source, MethodSpec method, Map<String, ParameterValue> topLevel,
                       List<Map<String, ParameterValue>> perModel, Map<String, List<String>> stringLists,
                       Map<String, Map<String, Double>> mappings) {
+        this(source, method, List.of(topLevel), perModel, stringLists, mappings,
+                "models[i].parameters, then top-level parameters");
+    }
+
+    ParameterResolver(String source, MethodSpec method, List<Map<String, ParameterValue>> globalLevels,
+                      List<Map<String, ParameterValue>> perModel, Map<String, List<String>> stringLists,
+                      Map<String, Map<String, Double>> mappings, String levelsText) {
         this.source = source;
         this.method = method;
-        this.topLevel = Map.copyOf(topLevel);
+        this.globalLevels = globalLevels.stream().map(Map::copyOf).toList();
         this.perModel = perModel.stream().map(Map::copyOf).toList();
         this.stringLists = Map.copyOf(stringLists);
         this.mappings = Map.copyOf(mappings);
+        this.levelsText = levelsText;
+        this.inputNames = InputNames.SAME;
     }
 
+    private ParameterResolver(ParameterResolver of, InputNames names) {
+        this.source = of.source;
+        this.method = of.method;
+        this.globalLevels = of.globalLevels;
+        this.perModel = of.perModel;
+        this.stringLists = of.stringLists;
+        this.mappings = of.mappings;
+        this.levelsText = of.levelsText;
+        this.inputNames = names;
+    }
+
+    /**
+     * This lookup with output tensor names mapped to each model's input names for per-model
+     * filters (the slice planner knows the layer map; identity otherwise).
+     */
+    public ParameterResolver withInputNames(InputNames names) {
+        return new ParameterResolver(this, names);
+    }
+
+    /** The method whose parameters this resolves. */
     public MethodSpec method() {
         return method;
     }
@@ -100,7 +143,7 @@ public final class ParameterResolver {
     public boolean isExplicit(String param, ModelRef model) {
         ParamSpec s = method.parameters().get(param);
         if (s == null) throw undeclared(param);
-        return modelLevel(s, model) != null || topLevel.containsKey(param)
+        return modelLevel(s, model) != null || globalLevels.stream().anyMatch(l -> l.containsKey(param))
                 || stringLists.containsKey(param) || mappings.containsKey(param);
     }
 
@@ -111,8 +154,11 @@ public final class ParameterResolver {
         ParameterValue m = modelLevel(s, model);
         if (m != null) return m.variesByTensor(); // a non-constant filtered list counts as varying
 
-        ParameterValue top = topLevel.get(param);
-        return top != null && top.variesByTensor();
+        for (Map<String, ParameterValue> level : globalLevels) {
+            ParameterValue v = level.get(param);
+            if (v != null) return v.variesByTensor();
+        }
+        return false;
     }
 
     /** A view bound to one tensor, for code that reads many parameters of the same tensor. */
@@ -122,18 +168,22 @@ public final class ParameterResolver {
 
     /** The parameters of one tensor (name and layer position bound). */
     public record TensorParameters(ParameterResolver resolver, String tensorName, double t) {
+        /** A NUMBER parameter of this tensor. */
         public double number(String param, ModelRef model) {
             return resolver.number(param, model, tensorName, t);
         }
 
+        /** A NUMBER parameter of this tensor that may be unset. */
         public OptionalDouble optionalNumber(String param, ModelRef model) {
             return resolver.optionalNumber(param, model, tensorName, t);
         }
 
+        /** A BOOL parameter of this tensor. */
         public boolean bool(String param, ModelRef model) {
             return resolver.bool(param, model, tensorName, t);
         }
 
+        /** A CHOICE or STRING parameter of this tensor. */
         public String string(String param, ModelRef model) {
             return resolver.string(param, model, tensorName, t);
         }
@@ -150,21 +200,25 @@ public final class ParameterResolver {
             throw new ConfigException(source, key, "no value for tensor `" + tensorName + "`"
                     + (s.perModel() && model != null ? " of model " + model : "")
                     + ": no filter matches and no value is set at the next level"
-                    + (s.perModel() ? " (models[i].parameters, then top-level parameters)" : ""));
+                    + (s.perModel() ? " (" + levelsText + ")" : ""));
         }
         return v;
     }
 
     private Object lookup(ParamSpec s, ModelRef model, String tensorName, double t) {
+        // Per-model values filter on the model's own tensor name (mergekit plan_tensor).
+        String name = s.perModel() && model != null && model.listed() ? inputNames.of(model.index(), tensorName) : tensorName;
         ParameterValue m = modelLevel(s, model);
         if (m != null) {
-            Object v = m.evaluate(tensorName, t);
+            Object v = m.evaluate(name, t);
             if (v != null) return v;
         }
-        ParameterValue top = topLevel.get(s.name());
-        if (top != null) {
-            Object v = top.evaluate(tensorName, t);
-            if (v != null) return v;
+        for (Map<String, ParameterValue> level : globalLevels) {
+            ParameterValue top = level.get(s.name());
+            if (top != null) {
+                Object v = top.evaluate(name, t);
+                if (v != null) return v;
+            }
         }
         return s.defaultValue();
     }

@@ -1,11 +1,11 @@
 package dev.amalgam.io;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.amalgam.tensor.Tensor;
 import dev.amalgam.tensor.TensorInfo;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -47,9 +47,15 @@ import static dev.amalgam.io.SafetensorsFormatException.Violation.*;
  * the folder; the one exception is a Hugging Face cache snapshot
  * {@code <repo>/snapshots/<rev>/}, whose files are links into {@code <repo>/blobs/}), and the
  * index agreeing with the shards (each listed tensor in its shard, each shard tensor listed
- * and mapped to that shard, no tensor in two shards). Shards are memory-mapped (lazily paged);
- * {@link #close} unmaps them all and invalidates every view. Immutable after open; views may
- * be read from any thread.
+ * and mapped to that shard, no tensor in two shards). Every safetensors file of a folder
+ * (indexed, single or numbered shards) must resolve inside it. Shards are memory-mapped (lazily
+ * paged); {@link #close} unmaps them all and invalidates every view. Immutable after open; views
+ * may be read from any thread.
+ *
+ * <p>Two ways to read a tensor: {@link #tensor} (a zero-copy view of the mapping; fast, but a
+ * file truncated by another process underneath it can crash the JVM) and {@link #readTensor}
+ * (read through the file into a staging buffer owned by this folder, with the file's
+ * {@link FileSnapshot} checked; what a merge uses).
  */
 public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
 
@@ -74,6 +80,9 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
     private final List<TensorInfo> tensors;
     private final Map<String, String> metadata;
     private final Map<String, String> indexMetadata;
+    /** Staging memory of {@link #readTensor}: grown to the largest tensor read, reused. */
+    private Arena stagingArena;
+    private MemorySegment staging;
 
     private ModelFolder(Path path, Layout layout, List<SafetensorsFile> shards,
                         Map<String, SafetensorsFile> shardByTensor, Map<String, String> indexMetadata) {
@@ -109,7 +118,7 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
         Path index = dir.resolve(INDEX_FILE_NAME);
         if (Files.isRegularFile(index)) return openIndexed(dir, dir, index);
         Path single = dir.resolve(SINGLE_FILE_NAME);
-        if (Files.isRegularFile(single)) return openSingle(dir, single);
+        if (Files.isRegularFile(single)) return openSingle(dir, confined(dir, single));
 
         List<Path> indexes = new ArrayList<>();
         List<Path> files = new ArrayList<>();
@@ -129,13 +138,33 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
         if (files.isEmpty()) {
             throw new SafetensorsFormatException(NO_CHECKPOINT, dir, null, "no *" + SAFETENSORS_SUFFIX + " file in the folder");
         }
-        if (files.size() == 1) return openSingle(dir, files.getFirst());
+        if (files.size() == 1) return openSingle(dir, confined(dir, files.getFirst()));
+        for (Path f : files) confined(dir, f);
         files.sort(Comparator.comparing(p -> p.getFileName().toString()));
         if (!isCompleteShardSet(files)) {
             throw new SafetensorsFormatException(AMBIGUOUS_CHECKPOINT, dir, null, "no index, and the *" + SAFETENSORS_SUFFIX
                     + " files are not the numbered shards of one checkpoint: " + fileNames(files));
         }
         return openShards(dir, files);
+    }
+
+    /** {@code file} (inside {@code dir}), after checking that its real path is inside the folder. */
+    private static Path confined(Path dir, Path file) throws IOException {
+        List<Path> roots = allowedRoots(dir);
+        Path real = file.toRealPath();
+        if (roots.stream().noneMatch(real::startsWith)) {
+            throw new SafetensorsFormatException(SHARD_PATH_ESCAPES, file, null,
+                    "resolves through a link to " + real + ", outside the model folder " + dir);
+        }
+        return file;
+    }
+
+    /**
+     * Fails unless {@code file} of the model folder {@code dir} resolves (links followed) inside
+     * the folder, or into the blobs of a Hugging Face cache snapshot.
+     */
+    public static void checkInsideFolder(Path dir, Path file) throws IOException {
+        confined(dir, file);
     }
 
     /** True if the (name-sorted) files are exactly prefix-1-of-N … prefix-N-of-N. */
@@ -200,22 +229,14 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
             throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, null,
                     "index has " + size + " bytes, more than the limit of " + MAX_INDEX_BYTES);
         }
-        ObjectNode index = StrictJson.parseObject(Files.readAllBytes(indexFile), indexFile, "/" + WEIGHT_MAP_KEY);
-        JsonNode weightMap = index.get(WEIGHT_MAP_KEY);
-        if (weightMap == null || !weightMap.isObject()) {
-            throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, null, "'" + WEIGHT_MAP_KEY + "' must be an object");
-        }
-        Map<String, String> indexMetadata = indexMetadata(index.get(METADATA_KEY), indexFile);
+        Map<String, String> indexMetadata = new LinkedHashMap<>();
+        Map<String, String> weightMap = readIndex(Files.readAllBytes(indexFile), indexFile, indexMetadata);
 
         List<Path> roots = allowedRoots(dir);
         Map<String, Path> shardPathByName = new LinkedHashMap<>(); // name in the index -> resolved path
         Map<String, Path> shardOfTensor = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : weightMap.properties()) {
-            if (!e.getValue().isTextual()) {
-                throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, e.getKey(),
-                        WEIGHT_MAP_KEY + " value must be a shard file name, found " + e.getValue().getNodeType());
-            }
-            String shardName = e.getValue().textValue();
+        for (Map.Entry<String, String> e : weightMap.entrySet()) {
+            String shardName = e.getValue();
             Path shard = shardPathByName.get(shardName);
             if (shard == null) {
                 shard = resolveShard(dir, roots, shardName, indexFile, e.getKey());
@@ -251,24 +272,70 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
                     }
                 }
             }
-            return new ModelFolder(path, Layout.INDEXED, new ArrayList<>(shardsByPath.values()), byTensor, indexMetadata);
+            return new ModelFolder(path, Layout.INDEXED, new ArrayList<>(shardsByPath.values()), byTensor,
+                    Collections.unmodifiableMap(indexMetadata));
         } catch (IOException | RuntimeException e) {
             closeAll(shardsByPath.values(), e);
             throw e;
         }
     }
 
-    private static Map<String, String> indexMetadata(JsonNode node, Path indexFile) throws SafetensorsFormatException {
-        if (node == null || node.isNull()) return Map.of();
-        if (!node.isObject()) {
-            throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, null, "'" + METADATA_KEY + "' must be an object");
+    /**
+     * Streams the index: returns its weight map (tensor → shard name, in file order) and puts its
+     * {@code metadata} (values as text; numbers and objects as their JSON text) into {@code metadata}.
+     */
+    private static Map<String, String> readIndex(byte[] json, Path indexFile, Map<String, String> metadata) throws IOException {
+        try (com.fasterxml.jackson.core.JsonParser p = BoundedJson.openObject(json, indexFile)) {
+            try {
+                Map<String, String> weightMap = null;
+                com.fasterxml.jackson.core.JsonToken t;
+                while ((t = p.nextToken()) == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    com.fasterxml.jackson.core.JsonToken v = p.nextToken();
+                    if (key.equals(WEIGHT_MAP_KEY)) {
+                        if (v != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                            throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, null, "'" + WEIGHT_MAP_KEY + "' must be an object");
+                        }
+                        weightMap = new LinkedHashMap<>();
+                        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                            String tensor = p.currentName();
+                            com.fasterxml.jackson.core.JsonToken shard = p.nextToken();
+                            if (shard != com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                                throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, tensor,
+                                        WEIGHT_MAP_KEY + " value must be a shard file name, found " + shard);
+                            }
+                            if (weightMap.size() >= SafetensorsHeader.MAX_TENSORS) {
+                                throw new SafetensorsFormatException(TOO_MANY_TENSORS, indexFile, null,
+                                        "the index lists more than " + SafetensorsHeader.MAX_TENSORS + " tensors, the limit");
+                            }
+                            weightMap.put(tensor, p.getText());
+                        }
+                    } else if (key.equals(METADATA_KEY)) {
+                        if (v == com.fasterxml.jackson.core.JsonToken.VALUE_NULL) continue;
+                        if (v != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                            throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, null, "'" + METADATA_KEY + "' must be an object");
+                        }
+                        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                            String k = p.currentName();
+                            p.nextToken();
+                            metadata.put(k, BoundedJson.valueAsText(p));
+                        }
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                if (t != com.fasterxml.jackson.core.JsonToken.END_OBJECT) {
+                    throw new SafetensorsFormatException(MALFORMED_JSON, indexFile, null, "malformed JSON: unexpected " + t);
+                }
+                BoundedJson.expectEnd(p, indexFile);
+                if (weightMap == null) {
+                    throw new SafetensorsFormatException(INDEX_MALFORMED, indexFile, null, "'" + WEIGHT_MAP_KEY + "' must be an object");
+                }
+                return weightMap;
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw BoundedJson.failure(e, p, indexFile, WEIGHT_MAP_KEY);
+            }
         }
-        Map<String, String> md = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> kv : node.properties()) {
-            JsonNode v = kv.getValue();
-            md.put(kv.getKey(), v.isTextual() ? v.textValue() : v.toString());
-        }
-        return Collections.unmodifiableMap(md);
     }
 
     /** The real folder, plus {@code <repo>/blobs} when the folder is a Hugging Face cache snapshot. */
@@ -356,6 +423,37 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
         return shard(name).tensor(name);
     }
 
+    /**
+     * Reads tensor {@code name} through its file (not the mapping) into this folder's staging
+     * buffer, after checking that the file is still the version opened; the result stays valid
+     * until the next {@code readTensor} on this folder (which overwrites it) or {@link #close}
+     * (after which access throws {@link IllegalStateException}). A merge reads
+     * each input tensor this way, one tensor per folder at a time, so that an input truncated
+     * or rewritten by another process fails the merge with {@link InputChangedException}
+     * instead of crashing the JVM with SIGBUS. Not for concurrent use on one folder.
+     *
+     * @throws NoSuchElementException naming the folder if there is no such tensor
+     */
+    public synchronized Tensor readTensor(String name) throws IOException {
+        SafetensorsFile shard = shard(name);
+        long size = shard.info(name).byteSize();
+        if (staging == null || staging.byteSize() < size) {
+            // Grown rarely (to the largest tensor read so far); closing a shared arena costs a
+            // handshake with every thread, which is why views are plain slices, not arenas of their own.
+            if (stagingArena != null) stagingArena.close();
+            stagingArena = null;
+            staging = null;
+            stagingArena = Arena.ofShared();
+            staging = stagingArena.allocate(Math.max(size, 64), 64);
+        }
+        return shard.readInto(name, staging.asSlice(0, size));
+    }
+
+    /** Fails, naming the file, if any shard is no longer the version opened (size, inode, mtime, ctime). */
+    public void checkUnchanged() throws IOException {
+        for (SafetensorsFile f : shards) f.checkUnchanged();
+    }
+
     /** The shard file holding {@code name}. */
     public Path shardOf(String name) {
         return shard(name).path();
@@ -377,10 +475,15 @@ public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
         return f;
     }
 
-    /** Unmaps every shard; views handed out become invalid. Idempotent. */
+    /** Unmaps every shard and frees the staging buffer; views handed out become invalid. Idempotent. */
     @Override
     public void close() {
         RuntimeException first = null;
+        synchronized (this) {
+            if (stagingArena != null) stagingArena.close();
+            stagingArena = null;
+            staging = null;
+        }
         for (SafetensorsFile f : shards) {
             try {
                 f.close();

@@ -15,8 +15,13 @@ public final class SafetensorsFormatException extends AmalgamIOException {
         HEADER_TOO_LARGE,
         /** The file is shorter than the 8-byte length prefix plus the header it announces. */
         HEADER_TRUNCATED,
-        /** The header or index is not UTF-8, not JSON, not a JSON object, or has trailing content. */
+        /**
+         * The header or index is not UTF-8, not JSON, not a JSON object, has trailing content, or
+         * exceeds a parser limit (nesting depth, string or number length).
+         */
         MALFORMED_JSON,
+        /** The header (or index) lists more than {@link SafetensorsHeader#MAX_TENSORS} tensors. */
+        TOO_MANY_TENSORS,
         /** A tensor name (or an index weight_map key) occurs twice. */
         DUPLICATE_NAME,
         /** A tensor entry lacks {@code dtype}, {@code shape} or {@code data_offsets}, or has them in the wrong form. */

@@ -2,8 +2,8 @@ package dev.amalgam.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 
@@ -44,7 +44,9 @@ import static dev.amalgam.io.SafetensorsFormatException.Violation.*;
  *
  * <p>Implementation notes. {@link #read} treats the file as untrusted: N is capped at
  * {@link #MAX_HEADER_BYTES} (as the safetensors crate does) before anything is allocated; the
- * JSON must be one UTF-8 object without duplicate keys; each entry needs a known dtype, a shape
+ * JSON must be one UTF-8 object without duplicate keys, at most {@link #MAX_TENSORS} tensors,
+ * parsed by a streaming parser with bounded depth and no recursion (see {@link BoundedJson}),
+ * straight into the entries (no JSON tree, no decoded copy); each entry needs a known dtype, a shape
  * whose element count × dtype size fits in a long and equals {@code end - begin}, and
  * {@code 0 <= begin <= end <= data length}; non-empty byte ranges must not overlap. Gaps between
  * tensors and trailing bytes are tolerated on read. {@link #encode} writes what the crate writes:
@@ -60,6 +62,11 @@ public final class SafetensorsHeader {
     public static final int LENGTH_BYTES = 8;
     /** Offset of the JSON header. */
     public static final int JSON_OFFSET = LENGTH_OFFSET + LENGTH_BYTES;
+    /**
+     * Most tensors one header may list: far above real checkpoints (tens of thousands per
+     * model), low enough that the parsed header fits a small heap (~150 MB at the limit).
+     */
+    public static final int MAX_TENSORS = 500_000;
     /** Largest accepted header, as in the safetensors crate (100 MB). */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
     /** The writer pads the JSON so that the data section starts on a multiple of this. */
@@ -150,57 +157,89 @@ public final class SafetensorsHeader {
      * @param source     named in errors; may be null
      */
     public static SafetensorsHeader parse(byte[] json, long dataLength, Path source) throws SafetensorsFormatException {
-        ObjectNode root = StrictJson.parseObject(json, source, "");
-        Map<String, String> metadata = Map.of();
-        List<Entry> entries = new ArrayList<>(root.size());
-        Map<String, Entry> byName = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> field : root.properties()) {
-            String name = field.getKey();
-            if (name.equals(METADATA_KEY)) {
-                metadata = parseMetadata(field.getValue(), source);
-                continue;
+        try (JsonParser p = BoundedJson.openObject(json, source)) {
+            try {
+                Map<String, String> metadata = Map.of();
+                List<Entry> entries = new ArrayList<>();
+                Map<String, Entry> byName = new LinkedHashMap<>();
+                JsonToken t;
+                while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    p.nextToken();
+                    if (name.equals(METADATA_KEY)) {
+                        metadata = parseMetadata(p, source);
+                        continue;
+                    }
+                    if (entries.size() >= MAX_TENSORS) {
+                        throw new SafetensorsFormatException(TOO_MANY_TENSORS, source, null,
+                                "the header lists more than " + MAX_TENSORS + " tensors, the limit");
+                    }
+                    Entry e = parseEntry(name, p, dataLength, source);
+                    entries.add(e);
+                    byName.put(name, e);
+                }
+                if (t != JsonToken.END_OBJECT) throw new SafetensorsFormatException(MALFORMED_JSON, source, null, "malformed JSON: unexpected " + t);
+                BoundedJson.expectEnd(p, source);
+                // File order: ascending begin; empty tensors keep header order among equals (stable sort).
+                entries.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+                checkNoOverlap(entries, source);
+                return new SafetensorsHeader(source, json.length, dataLength, Collections.unmodifiableList(entries),
+                        Collections.unmodifiableMap(byName), metadata);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw BoundedJson.failure(e, p, source);
             }
-            Entry e = parseEntry(name, field.getValue(), dataLength, source);
-            entries.add(e);
-            byName.put(name, e);
+        } catch (SafetensorsFormatException e) {
+            throw e;
+        } catch (IOException e) {
+            // Parsing a byte array fails only on the input.
+            throw new SafetensorsFormatException(MALFORMED_JSON, source, null, "malformed JSON: " + e.getMessage(), e);
         }
-        // File order: ascending begin; empty tensors keep header order among equals (stable sort).
-        entries.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
-        checkNoOverlap(entries, source);
-        return new SafetensorsHeader(source, json.length, dataLength, Collections.unmodifiableList(entries),
-                Collections.unmodifiableMap(byName), metadata);
     }
 
-    private static Map<String, String> parseMetadata(JsonNode node, Path source) throws SafetensorsFormatException {
-        if (node.isNull()) return Map.of();
-        if (!node.isObject()) {
-            throw new SafetensorsFormatException(BAD_METADATA, source, null, METADATA_KEY + " must be an object, found " + node.getNodeType());
+    private static Map<String, String> parseMetadata(JsonParser p, Path source) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.VALUE_NULL) return Map.of();
+        if (t != JsonToken.START_OBJECT) {
+            throw new SafetensorsFormatException(BAD_METADATA, source, null, METADATA_KEY + " must be an object, found " + kind(t));
         }
         Map<String, String> map = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> kv : node.properties()) {
-            if (!kv.getValue().isTextual()) {
-                throw new SafetensorsFormatException(BAD_METADATA, source, null,
-                        METADATA_KEY + "." + kv.getKey() + " must be a string, found " + kv.getValue().getNodeType());
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            JsonToken v = p.nextToken();
+            if (v != JsonToken.VALUE_STRING) {
+                throw new SafetensorsFormatException(BAD_METADATA, source, null, METADATA_KEY + "." + key + " must be a string, found " + kind(v));
             }
-            map.put(kv.getKey(), kv.getValue().textValue());
+            map.put(key, p.getText());
         }
         return Collections.unmodifiableMap(map);
     }
 
-    private static Entry parseEntry(String name, JsonNode node, long dataLength, Path source) throws SafetensorsFormatException {
-        if (!node.isObject()) {
-            throw new SafetensorsFormatException(BAD_ENTRY, source, name, "entry must be an object, found " + node.getNodeType());
+    private static Entry parseEntry(String name, JsonParser p, long dataLength, Path source) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new SafetensorsFormatException(BAD_ENTRY, source, name, "entry must be an object, found " + kind(p.currentToken()));
         }
-        JsonNode dtypeNode = node.get(DTYPE_KEY);
-        if (dtypeNode == null || !dtypeNode.isTextual()) {
-            throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + DTYPE_KEY + "' must be a string");
+        String dtypeName = null;
+        long[] shape = null, offsets = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            JsonToken v = p.nextToken();
+            switch (key) {
+                case DTYPE_KEY -> {
+                    if (v != JsonToken.VALUE_STRING) throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + DTYPE_KEY + "' must be a string");
+                    dtypeName = p.getText();
+                }
+                case SHAPE_KEY -> shape = nonNegativeLongs(p, -1, SHAPE_KEY, name, source);
+                case DATA_OFFSETS_KEY -> offsets = nonNegativeLongs(p, 2, DATA_OFFSETS_KEY, name, source);
+                default -> p.skipChildren(); // unknown keys are ignored, as the crate does
+            }
         }
-        DType dtype = DType.fromSafetensorsName(dtypeNode.textValue());
+        if (dtypeName == null) throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + DTYPE_KEY + "' must be a string");
+        if (shape == null) throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + SHAPE_KEY + "' must be " + expected(-1));
+        if (offsets == null) throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + DATA_OFFSETS_KEY + "' must be " + expected(2));
+        DType dtype = DType.fromSafetensorsName(dtypeName);
         if (dtype == null) {
-            throw new SafetensorsFormatException(UNKNOWN_DTYPE, source, name, "unknown dtype '" + dtypeNode.textValue() + "'");
+            throw new SafetensorsFormatException(UNKNOWN_DTYPE, source, name, "unknown dtype '" + dtypeName + "'");
         }
-        long[] shape = nonNegativeLongs(node.get(SHAPE_KEY), -1, SHAPE_KEY, name, source);
-        long[] offsets = nonNegativeLongs(node.get(DATA_OFFSETS_KEY), 2, DATA_OFFSETS_KEY, name, source);
         TensorInfo info = new TensorInfo(name, dtype, shape);
         long byteSize;
         try {
@@ -224,22 +263,47 @@ public final class SafetensorsHeader {
         return new Entry(info, begin, end);
     }
 
-    private static long[] nonNegativeLongs(JsonNode node, int requiredLength, String key, String name, Path source)
-            throws SafetensorsFormatException {
-        String expected = requiredLength < 0 ? "an array of non-negative integers"
-                : "an array of " + requiredLength + " non-negative integers";
-        if (node == null || !node.isArray() || (requiredLength >= 0 && node.size() != requiredLength)) {
-            throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + key + "' must be " + expected);
+    private static String expected(int requiredLength) {
+        return requiredLength < 0 ? "an array of non-negative integers" : "an array of " + requiredLength + " non-negative integers";
+    }
+
+    private static String kind(JsonToken t) {
+        if (t == null) return "nothing";
+        return switch (t) {
+            case START_OBJECT -> "OBJECT";
+            case START_ARRAY -> "ARRAY";
+            case VALUE_STRING -> "STRING";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "NUMBER";
+            case VALUE_TRUE, VALUE_FALSE -> "BOOLEAN";
+            case VALUE_NULL -> "NULL";
+            default -> t.asString() == null ? t.name() : t.asString();
+        };
+    }
+
+    /** The array at the parser (its START_ARRAY current), of non-negative 64-bit integers. */
+    private static long[] nonNegativeLongs(JsonParser p, int requiredLength, String key, String name, Path source)
+            throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + key + "' must be " + expected(requiredLength));
         }
-        long[] values = new long[node.size()];
-        for (int i = 0; i < values.length; i++) {
-            JsonNode v = node.get(i);
-            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
-                throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + key + "' must be " + expected + ", found " + node);
+        long[] values = new long[requiredLength < 0 ? 4 : requiredLength];
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER || p.getLongValue() < 0) {
+                String found = t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_NUMBER_FLOAT ? p.getText() : kind(t);
+                throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + key + "' must be " + expected(requiredLength) + ", found " + found);
             }
-            values[i] = v.longValue();
+            if (requiredLength >= 0 && n == requiredLength) {
+                throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + key + "' must be " + expected(requiredLength));
+            }
+            if (n == values.length) values = java.util.Arrays.copyOf(values, values.length * 2);
+            values[n++] = p.getLongValue();
         }
-        return values;
+        if (requiredLength >= 0 && n != requiredLength) {
+            throw new SafetensorsFormatException(BAD_ENTRY, source, name, "'" + key + "' must be " + expected(requiredLength));
+        }
+        return n == values.length ? values : java.util.Arrays.copyOf(values, n);
     }
 
     private static void checkNoOverlap(List<Entry> sorted, Path source) throws SafetensorsFormatException {

@@ -54,18 +54,28 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Implementation notes.
  * <ul>
  *   <li>All output sizes are known up front, so {@link Builder#open} plans the shards
- *       ({@link ShardPlan}), creates a temporary folder {@code .<target>.amalgam-tmp-<random>}
- *       next to the target (same file system, so the final rename is atomic), writes every
- *       shard's header, and maps every shard's data section read-write into one shared arena.
- *       Tensors are written by the caller straight into the mapping (no heap copy); the OS
- *       writes dirty pages back in the background.</li>
+ *       ({@link ShardPlan}), refuses a target that is or contains a {@link Builder#protect
+ *       protected} path (the inputs), cleans up what killed writers left in the parent folder
+ *       ({@code OutputRecovery}), checks the free space against the planned size, creates a
+ *       temporary folder {@code .<target>.amalgam-tmp-<random>} next to the target (same file
+ *       system, so the final rename is atomic) holding a lock file ({@code OwnerLock}: pid, host,
+ *       start time), writes every shard's header, reserves each shard's blocks
+ *       ({@code posix_fallocate}, see {@code DiskSpace}) and maps its data section read-write
+ *       into one shared arena. Tensors are written by the caller straight into the mapping (no
+ *       heap copy); the OS writes dirty pages back in the background. Because the blocks are
+ *       reserved, a full disk is an {@link IOException} from {@link Builder#open}, never a SIGBUS.</li>
  *   <li>{@link Builder#open} fails fast on what would otherwise fail hours later: a non-empty target
- *       without {@code force}, missing files to copy, name clashes.</li>
+ *       without {@code force}, a non-empty target that is not an earlier output (no
+ *       {@link #MARKER_FILE_NAME}) even with {@code force}, too little disk space, missing files
+ *       to copy, name clashes.</li>
  *   <li>{@link #finish} refuses if any tensor was never handed out (it would silently be
- *       zeros), then forces the mappings, fsyncs every file and the folder, and renames the
- *       temporary folder to the target. With {@code force}, an existing target is renamed aside
- *       first, the new folder renamed in, and only then is the old one deleted; if renaming in
- *       fails the old target is put back.</li>
+ *       zeros), then forces the mappings, fsyncs every file, writes the marker, runs the
+ *       {@link Builder#beforeInstall} check, and renames the temporary folder to the target.
+ *       With {@code force}, an existing target is renamed aside to
+ *       {@code .<target>.amalgam-old-<same random>} first, the new folder renamed in, and only
+ *       then is the old one deleted; if renaming in fails the old target is put back, and if
+ *       the process is killed in between, the next writer in that folder completes or undoes
+ *       the swap.</li>
  *   <li>Any failure in {@link #finish}, {@link #abort} and {@link #close} before a finish
  *       delete the temporary folder. After finish or abort every handed-out segment is
  *       invalid (access throws {@link IllegalStateException}).</li>
@@ -79,6 +89,21 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class ShardWriter implements AutoCloseable {
 
+    /**
+     * The hidden file that marks a folder as an Amalgam output (written into every output):
+     * {@code force} replaces only an empty folder or one holding this marker.
+     */
+    public static final String MARKER_FILE_NAME = ".amalgam-output";
+
+    /** A check run just before the output is renamed into place (e.g. that no input changed). */
+    @FunctionalInterface
+    public interface InstallCheck {
+        /**
+         * @throws IOException to abort the output (the temporary folder is deleted, the target untouched)
+         */
+        void check() throws IOException;
+    }
+
     /** Metadata written when the caller gives none: {@code transformers} checks {@code format}. */
     public static final Map<String, String> DEFAULT_METADATA = Map.of("format", "pt");
 
@@ -87,6 +112,18 @@ public final class ShardWriter implements AutoCloseable {
             Set.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".onnx");
 
     private enum State { OPEN, FINISHED, ABORTED }
+
+    /**
+     * Fault injection for the crash-recovery tests: {@code -Damalgam.test.haltAt=<point>} halts
+     * the JVM (no cleanup, as a kill -9 would) at that point of {@link #finish}: {@code before-swap}
+     * (output complete in the temporary folder), {@code between-renames} (previous output moved
+     * aside, new one not yet in), {@code after-rename} (new output in, previous not yet deleted).
+     */
+    private static final String HALT_AT = System.getProperty("amalgam.test.haltAt");
+
+    private static void haltAt(String point) {
+        if (point.equals(HALT_AT)) Runtime.getRuntime().halt(137);
+    }
 
     private record Slot(TensorInfo info, int shard, long begin) {
     }
@@ -97,6 +134,8 @@ public final class ShardWriter implements AutoCloseable {
     private final Map<String, String> metadata;
     private final List<Path> copyFiles;
     private final boolean force;
+    private final InstallCheck beforeInstall;
+    private final String suffix;
     private final Arena arena;
     private final List<FileChannel> channels = new ArrayList<>();
     private final List<MemorySegment> dataSections = new ArrayList<>();
@@ -121,6 +160,9 @@ public final class ShardWriter implements AutoCloseable {
         private List<Path> copyFiles = List.of();
         private boolean force;
         private String singleFileName;
+        private final List<Map.Entry<String, Path>> protectedPaths = new ArrayList<>();
+        private InstallCheck beforeInstall = () -> { };
+        private java.util.function.Consumer<String> notices = n -> LOG.log(System.Logger.Level.WARNING, n);
 
         private Builder(Path target, List<TensorInfo> tensors) {
             this.target = target.toAbsolutePath().normalize();
@@ -145,7 +187,35 @@ public final class ShardWriter implements AutoCloseable {
             return this;
         }
 
-        /** Replace an existing, non-empty target at finish. */
+        /**
+         * A path the output must never replace: {@link #open} fails, naming it, when the target is
+         * that path or one of its ancestors (links resolved). {@code role} names it in the
+         * error, e.g. "input model family/base".
+         */
+        public Builder protect(String role, Path path) {
+            this.protectedPaths.add(Map.entry(role, path));
+            return this;
+        }
+
+        /** Runs {@code check} after every byte is durable and before the rename; a failure aborts. */
+        public Builder beforeInstall(InstallCheck check) {
+            this.beforeInstall = check;
+            return this;
+        }
+
+        /**
+         * Receives one line per leftover of an earlier, killed writer that {@link #open} cleaned
+         * up or restored in the target's parent folder (default: the logger, at WARNING).
+         */
+        public Builder notices(java.util.function.Consumer<String> notices) {
+            this.notices = notices;
+            return this;
+        }
+
+        /**
+         * Replace an existing, non-empty target at finish — only an earlier output (one that
+         * holds {@link ShardWriter#MARKER_FILE_NAME}); anything else is refused by {@link #open}.
+         */
         public Builder force(boolean force) {
             this.force = force;
             return this;
@@ -181,13 +251,30 @@ public final class ShardWriter implements AutoCloseable {
         this.metadata = b.metadata;
         this.copyFiles = b.copyFiles;
         this.force = b.force;
-        checkTarget();
-        checkCopyFiles();
+        this.beforeInstall = b.beforeInstall;
+        checkProtected(b.protectedPaths);
         Path parent = target.getParent();
         Files.createDirectories(parent);
-        this.tempFolder = createTempFolder(parent, "." + target.getFileName() + ".amalgam-tmp-");
+        OutputRecovery.recover(parent, b.notices);
+        checkTarget();
+        checkCopyFiles();
+        DiskSpace.checkFree(parent, plannedBytes(), "the output " + target.getFileName());
+        String name = target.getFileName().toString();
+        Path temp = null;
+        String sfx = null;
+        for (int attempt = 0; temp == null; attempt++) {
+            sfx = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+            try {
+                temp = Files.createDirectory(parent.resolve(OutputRecovery.tempName(name, sfx))); // umask permissions
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 100) throw e;
+            }
+        }
+        this.tempFolder = temp;
+        this.suffix = sfx;
         this.arena = Arena.ofShared();
         try {
+            OwnerLock.current().writeInto(tempFolder);
             for (int i = 0; i < plan.shards().size(); i++) createShard(i);
         } catch (IOException | RuntimeException e) {
             abortQuietly(e);
@@ -196,9 +283,59 @@ public final class ShardWriter implements AutoCloseable {
     }
 
     private void checkTarget() throws IOException {
-        if (!force && Files.exists(target) && !isEmptyDirectory(target)) {
+        if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS) || isEmptyDirectory(target)) return;
+        if (!force) {
             throw new FileAlreadyExistsException(target.toString(), null, "output exists and is not an empty folder; use force to replace it");
         }
+        if (!isAmalgamOutput(target)) {
+            throw new AmalgamIOException(target, "refusing to replace it: force replaces only an empty folder or an earlier "
+                    + "Amalgam output (one holding " + MARKER_FILE_NAME + "), and this is neither; move it away or choose another output folder");
+        }
+        var lock = OwnerLock.readFrom(target); // left when a writer was killed right after its rename
+        if (lock.isPresent() && lock.get().ownerIsDead()) Files.deleteIfExists(target.resolve(OwnerLock.FILE_NAME));
+    }
+
+    /** True for a folder (not a link) holding the marker that every output gets. */
+    public static boolean isAmalgamOutput(Path folder) {
+        return Files.isDirectory(folder, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && Files.isRegularFile(folder.resolve(MARKER_FILE_NAME), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Fails when the target is, or is an ancestor of, a protected path (compared with links resolved). */
+    private void checkProtected(List<Map.Entry<String, Path>> paths) throws IOException {
+        Path realTarget = realish(target);
+        for (Map.Entry<String, Path> p : paths) { // "is" before "contains": the more precise message
+            if (realish(p.getValue()).equals(realTarget)) {
+                throw new AmalgamIOException(target, "refusing to write the output here: it is " + p.getKey() + " (" + p.getValue() + ")");
+            }
+        }
+        for (Map.Entry<String, Path> p : paths) {
+            Path real = realish(p.getValue());
+            if (real.startsWith(realTarget)) {
+                throw new AmalgamIOException(target, "refusing to write the output here: it contains " + p.getKey()
+                        + " (" + p.getValue() + "), which replacing it would destroy");
+            }
+        }
+    }
+
+    /** The real path of the longest existing prefix of {@code p}, with the rest appended. */
+    private static Path realish(Path p) throws IOException {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return abs;
+        return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
+    }
+
+    /** Bytes the finished output takes: every shard (header and data), the index, the copied files. */
+    private long plannedBytes() throws IOException {
+        long total = 0;
+        for (ShardPlan.Shard s : plan.shards()) {
+            total += SafetensorsHeader.encode(s.tensors(), metadata).length + s.dataBytes();
+        }
+        if (plan.isSharded()) total += 64L * plan.tensors().size() + 4096;
+        for (Path f : copyFiles) if (Files.isRegularFile(f)) total += Files.size(f);
+        return total;
     }
 
     private void checkCopyFiles() throws IOException {
@@ -214,17 +351,6 @@ public final class ShardWriter implements AutoCloseable {
         }
     }
 
-    private static Path createTempFolder(Path parent, String prefix) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path p = parent.resolve(prefix + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1));
-            try {
-                return Files.createDirectory(p); // umask permissions, unlike createTempDirectory's 0700
-            } catch (FileAlreadyExistsException e) {
-                if (attempt >= 100) throw e;
-            }
-        }
-    }
-
     private void createShard(int index) throws IOException {
         ShardPlan.Shard shard = plan.shards().get(index);
         Path file = tempFolder.resolve(shard.fileName());
@@ -233,7 +359,9 @@ public final class ShardWriter implements AutoCloseable {
         channels.add(ch);
         ByteBuffer buf = ByteBuffer.wrap(header);
         while (buf.hasRemaining()) ch.write(buf, buf.position());
-        // Mapping past the end extends the file (sparse until written).
+        // Reserve the blocks before mapping: a full disk is then an IOException here, never a
+        // SIGBUS when a page of the mapping is written back.
+        DiskSpace.reserve(file, ch, header.length + shard.dataBytes());
         MemorySegment data = shard.dataBytes() == 0 ? MemorySegment.NULL
                 : ch.map(FileChannel.MapMode.READ_WRITE, header.length, shard.dataBytes(), arena);
         dataSections.add(data);
@@ -360,7 +488,12 @@ public final class ShardWriter implements AutoCloseable {
                 Files.copy(f, dst);
                 fsync(dst);
             }
+            Path marker = tempFolder.resolve(MARKER_FILE_NAME);
+            Files.writeString(marker, "Written by Amalgam; marks this folder as a merge output that --force may replace.\n");
+            fsync(marker);
             fsyncFolder(tempFolder);
+            beforeInstall.check();
+            haltAt("before-swap");
             install();
             state = State.FINISHED;
             fsyncFolder(target.getParent());
@@ -393,18 +526,29 @@ public final class ShardWriter implements AutoCloseable {
         fsync(file);
     }
 
+    /**
+     * Renames the temporary folder to the target. With force, the previous output is renamed
+     * aside to {@code .X.amalgam-old-<suffix>} (same suffix as the temporary folder, so that
+     * {@code OutputRecovery} can pair them after a kill), the new one renamed in, the old one
+     * deleted, and only then the lock removed from the new output.
+     */
     private void install() throws IOException {
         if (Files.exists(target) && isEmptyDirectory(target)) Files.delete(target);
         if (!Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             Files.move(tempFolder, target, StandardCopyOption.ATOMIC_MOVE);
+            state = State.FINISHED;
+            Files.deleteIfExists(target.resolve(OwnerLock.FILE_NAME));
             return;
         }
         if (!force) {
             throw new FileAlreadyExistsException(target.toString(), null, "output appeared while writing and is not empty; use force to replace it");
         }
-        Path old = createTempFolder(target.getParent(), "." + target.getFileName() + ".amalgam-old-");
-        Files.delete(old); // only reserved the name
+        if (!isAmalgamOutput(target)) {
+            throw new AmalgamIOException(target, "refusing to replace it: it appeared while writing and is not an Amalgam output");
+        }
+        Path old = target.getParent().resolve(OutputRecovery.oldName(target.getFileName().toString(), suffix));
         Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        haltAt("between-renames");
         try {
             Files.move(tempFolder, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
@@ -416,8 +560,11 @@ public final class ShardWriter implements AutoCloseable {
             throw e;
         }
         state = State.FINISHED;
+        fsyncFolder(target.getParent());
+        haltAt("after-rename");
         try {
             deleteRecursively(old);
+            Files.deleteIfExists(target.resolve(OwnerLock.FILE_NAME));
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "new output is in place at " + target + ", but deleting the previous one at " + old + " failed", e);
         }
@@ -470,7 +617,8 @@ public final class ShardWriter implements AutoCloseable {
      * {@code *.safetensors}, {@code *.bin}, {@code *.pt}, {@code *.pth}, {@code *.ckpt},
      * {@code *.h5}, {@code *.msgpack}, {@code *.gguf}, {@code *.onnx}, and no {@code *.index.json}.
      * So config.json, generation_config.json, tokenizer files, README.md and the like. Folders
-     * are not descended into.
+     * are not descended into. A file that resolves through a link outside the folder is an error
+     * ({@link SafetensorsFormatException.Violation#SHARD_PATH_ESCAPES}), not copied.
      */
     public static List<Path> nonWeightFiles(Path modelDir) throws IOException {
         List<Path> files = new ArrayList<>();
@@ -481,6 +629,7 @@ public final class ShardWriter implements AutoCloseable {
                 if (name.startsWith(".") || !Files.isRegularFile(p) || lower.endsWith(".index.json")) continue;
                 int dot = lower.lastIndexOf('.');
                 if (dot >= 0 && WEIGHT_EXTENSIONS.contains(lower.substring(dot))) continue;
+                ModelFolder.checkInsideFolder(modelDir, p); // a link out of the folder is not copied into the output
                 files.add(p);
             }
         }

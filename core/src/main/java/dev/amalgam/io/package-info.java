@@ -1,7 +1,9 @@
 /**
- * Safetensors I/O: validated, zero-copy, memory-mapped reading of single files and sharded
- * Hugging Face checkpoints, and an all-or-nothing sharded writer whose tensors are filled in
- * place through writable mappings.
+ * Safetensors I/O: validated reading of single files and sharded Hugging Face checkpoints
+ * (zero-copy mapped views, or reads through the file into staging buffers that survive inputs
+ * changing underneath), and an all-or-nothing sharded writer whose tensors are filled in place
+ * through writable mappings of reserved files, that never replaces an input or a folder it did
+ * not write, and that repairs what killed writers left behind.
  *
  * <ul>
  *   <li>{@link dev.amalgam.io.SafetensorsHeader}: the binary layout (descriptor constants), strict

@@ -28,6 +28,38 @@ public interface KernelBackend extends AutoCloseable {
     LinearResult linear(LinearPass pass);
 
     /**
+     * The float64 Gram matrices (dots, squared norms) of the pass's vectors, summed in the
+     * {@link BlockedSum} order so that every backend agrees bit for bit. The default runs
+     * {@link ReferenceReductions} on the host (what a backend without device reductions does).
+     */
+    default GramResult gram(GramPass pass) {
+        return ReferenceReductions.gram(pass);
+    }
+
+    /**
+     * A per-vector linear combination (row- or column-wise coefficients); bit for bit the
+     * reference's float32 arithmetic. The default runs {@link ReferenceReductions} on the host.
+     */
+    default LinearResult combine(CombinePass pass) {
+        return ReferenceReductions.combine(pass);
+    }
+
+    /** {@code nearswap} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
+    default LinearResult nearswap(NearswapPass pass) {
+        return ReferenceElementwise.nearswap(pass);
+    }
+
+    /** The RAM contribution counts of one tensor ({@code ramplus_tl}'s ρ); default on the host. */
+    default RamPass.Overlap ramOverlap(RamPass pass) {
+        return ReferenceElementwise.ramOverlap(pass);
+    }
+
+    /** {@code ram}/{@code ramplus_tl} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
+    default LinearResult ram(RamPass pass) {
+        return ReferenceElementwise.ram(pass);
+    }
+
+    /**
      * The SVD kernels (TSV-M, Iso-C, Iso-CTS, LoRA extraction); the double-precision reference
      * unless the backend has faster ones.
      */

@@ -183,7 +183,8 @@ public final class LoraExtraction {
             Path config = scratch.resolve(CONFIG_FILE);
             Files.writeString(config, adapterConfig(o, factors));
             try (ShardWriter w = ShardWriter.builder(o.output(), infos).singleFileName(ADAPTER_FILE)
-                    .copyFiles(List.of(config)).force(o.force()).open()) {
+                    .copyFiles(List.of(config)).force(o.force())
+                    .protect("the base model", o.base()).protect("the fine-tuned model", o.finetuned()).open()) {
                 for (Factors f : factors) {
                     put(w.tensorFor(f.aInfo().name()), f.a());
                     put(w.tensorFor(f.bInfo().name()), f.b());

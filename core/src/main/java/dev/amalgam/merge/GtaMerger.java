@@ -1,6 +1,8 @@
 package dev.amalgam.merge;
 
+import dev.amalgam.config.MethodSpec;
 import dev.amalgam.config.ParameterResolver;
+import dev.amalgam.kernel.ConsensusMethod;
 import dev.amalgam.kernel.DeltaSource;
 import dev.amalgam.kernel.GtaPass;
 import dev.amalgam.kernel.GtaResult;
@@ -25,17 +27,24 @@ import java.util.List;
  */
 public final class GtaMerger implements TensorMerger {
 
-    private final GtaVariant variant;
+    private final MethodSpec method;
+    private final SparsifierKind sparsifier;
     private MagnitudeThreshold[] modelScope;
     private long[] tieBudget;
 
-    public GtaMerger(GtaVariant variant) {
-        this.variant = variant;
+    /**
+     * @param method     the registry value: its name for messages, whether it elects signs
+     *                   ({@code consensus_method} declared) and scopes densities ({@code density_scope})
+     * @param sparsifier how δ is sparsified
+     */
+    public GtaMerger(MethodSpec method, SparsifierKind sparsifier) {
+        this.method = method;
+        this.sparsifier = sparsifier;
     }
 
     @Override
     public void prepare(MergeContext ctx) {
-        if (variant != GtaVariant.TIES) return;
+        if (!method.declares("density_scope") || sparsifier != SparsifierKind.MAGNITUDE) return;
         String scope = ctx.params().string("density_scope", null, "", 0);
         if (!"model".equals(scope)) return;
         List<PlanEntry> merged = ctx.plan().entries().stream().filter(e -> e.action() == PlanEntry.Action.MERGE).toList();
@@ -50,7 +59,7 @@ public final class GtaMerger implements TensorMerger {
             }
             PlanEntry first = merged.getFirst();
             double density = ctx.params().number("density", model.ref(), first.name(), first.layerT());
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 List<DeltaSource> parts = new ArrayList<>(merged.size());
                 long total = 0;
                 for (PlanEntry e : merged) {
@@ -80,15 +89,15 @@ public final class GtaMerger implements TensorMerger {
         ParameterResolver p = ctx.params();
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor base = InputTensors.load(ctx.input(0).tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
             int[] indices = new int[t];
             float[] weights = new float[t];
             Sparsifier[] sparsifiers = new Sparsifier[t];
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                Tensor x = InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena);
+                Tensor x = InputTensors.load(model.tensor(name), entry.output(), arena);
                 models.add(x);
                 indices[m] = model.modelIndex();
                 weights[m] = (float) p.number("weight", model.ref(), name, layerT);
@@ -96,7 +105,7 @@ public final class GtaMerger implements TensorMerger {
             }
             RescaleMode rescale = rescaleMode(p, name, layerT);
             GtaPass pass = new GtaPass(name, base, models, indices, weights, sparsifiers, rescale, ctx.seed(),
-                    variant.consensus(variant.elects() ? p.string("consensus_method", null, name, layerT) : "sum"), p.bool("normalize", null, name, layerT),
+                    consensus(p, name, layerT), p.bool("normalize", null, name, layerT),
                     (float) p.number("lambda", null, name, layerT), out, ctx.allowNonfinite());
             GtaResult result = ctx.backend().gta(pass);
             if (result.nonFiniteInput() >= 0) {
@@ -118,14 +127,14 @@ public final class GtaMerger implements TensorMerger {
                 kept += keptPerModel[m];
             }
             return new TensorReport(name, "merged", n, t == 0 ? 1 : kept / t, result.signConflicts(), System.nanoTime() - start,
-                    variant.sparsifier() == GtaVariant.SparsifierKind.NONE ? null : keptPerModel);
+                    sparsifier == SparsifierKind.NONE ? null : keptPerModel);
         }
     }
 
     private Sparsifier sparsifier(MergeContext ctx, MergeInput model, int m, String name, double layerT, long n,
                                   DeltaSource delta) {
         ParameterResolver p = ctx.params();
-        return switch (variant.sparsifier()) {
+        return switch (sparsifier) {
             case NONE -> Sparsifier.NONE;
             case MAGNITUDE -> {
                 if (modelScope != null) {
@@ -167,14 +176,20 @@ public final class GtaMerger implements TensorMerger {
         }
     }
 
+    /** The election to run: none unless the method declares {@code consensus_method}. */
+    private ConsensusMethod consensus(ParameterResolver p, String name, double layerT) {
+        if (!method.electsSigns()) return ConsensusMethod.NONE;
+        return "count".equals(p.string("consensus_method", null, name, layerT)) ? ConsensusMethod.COUNT : ConsensusMethod.SUM;
+    }
+
     private RescaleMode rescaleMode(ParameterResolver p, String name, double layerT) {
-        if (variant.sparsifier() == GtaVariant.SparsifierKind.NONE) return RescaleMode.NONE;
+        if (sparsifier == SparsifierKind.NONE) return RescaleMode.NONE;
         if (!p.bool("rescale", null, name, layerT)) return RescaleMode.NONE;
         String mode = p.string("rescale_mode", null, name, layerT);
         return switch (mode) {
             case "l1" -> RescaleMode.L1;
             case "inverse_density" -> RescaleMode.INVERSE_DENSITY;
-            default -> throw new MergeException("parameters.rescale_mode: '" + mode + "' is not valid for " + variant.methodName());
+            default -> throw new MergeException("parameters.rescale_mode: '" + mode + "' is not valid for " + method.name());
         };
     }
 }

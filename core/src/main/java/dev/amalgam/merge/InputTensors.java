@@ -10,6 +10,9 @@ import java.lang.foreign.MemorySegment;
  * Turns a stored input tensor into what the kernels take: the memory-mapped view itself when it
  * is F32/F16/BF16 of the output shape (zero-copy), otherwise a float32 (F64) or same-dtype
  * (cropped embedding) copy in scratch memory.
+ *
+ * <p>Implementation notes. The arena must be shared ({@link Arena#ofShared()}): the fast kernels
+ * read the copies from their worker threads, and a confined arena's memory cannot be read there.
  */
 final class InputTensors {
 

@@ -18,13 +18,13 @@ public final class LinearMerger implements TensorMerger {
         long start = System.nanoTime();
         String name = entry.name();
         int count = ctx.plan().inputs().size();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> inputs = new ArrayList<>(count);
             float[] weights = new float[count];
             double sum = 0;
             for (int i = 0; i < count; i++) {
                 MergeInput in = ctx.input(i);
-                inputs.add(InputTensors.load(in.checkpoint().tensor(name), entry.output(), arena));
+                inputs.add(InputTensors.load(in.tensor(name), entry.output(), arena));
                 double w = ctx.params().number("weight", in.ref(), name, entry.layerT());
                 weights[i] = (float) w;
                 sum += w;

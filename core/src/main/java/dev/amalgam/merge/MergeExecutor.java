@@ -70,10 +70,11 @@ public final class MergeExecutor {
     }
 
     private static void observe(PlanEntry entry, MergePlan plan, TensorObserver observer, Tensor out, TensorReport report) {
-        try (Arena arena = Arena.ofConfined()) {
+        // Shared: observers (the statistics pass) read the scratch copies from worker threads.
+        try (Arena arena = Arena.ofShared()) {
             List<Tensor> inputs = new ArrayList<>(plan.inputs().size());
             for (MergeInput in : plan.inputs()) {
-                inputs.add(InputTensors.load(in.folder().tensor(entry.name()), entry.output(), arena));
+                inputs.add(InputTensors.load(in.tensor(entry.name()), entry.output(), arena));
             }
             observer.observe(entry, plan, inputs, out, report);
         }
@@ -83,12 +84,12 @@ public final class MergeExecutor {
     private static TensorReport copy(PlanEntry entry, MergeContext ctx, Tensor out) {
         long start = System.nanoTime();
         MergeInput source = ctx.input(entry.copySource());
-        MemorySegment src = source.checkpoint().tensor(entry.name()).data();
+        MemorySegment src = source.tensor(entry.name()).data();
         MemorySegment.copy(src, 0, out.data(), 0, src.byteSize());
         for (int i = 0; i < ctx.plan().inputs().size(); i++) {
             if (i == entry.copySource()) continue;
             MergeInput other = ctx.input(i);
-            if (other.checkpoint().tensor(entry.name()).data().mismatch(src) >= 0) {
+            if (other.tensor(entry.name()).data().mismatch(src) >= 0) {
                 ctx.warnings().add("copied-differs", "tensor " + entry.name() + " (" + entry.output().dtype()
                         + ") differs between " + source.label() + " and " + other.label() + "; copied from " + source.label());
             }

@@ -2,6 +2,10 @@ package dev.amalgam.merge;
 
 import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.config.ModelRef;
+import dev.amalgam.io.ModelFolder;
+import dev.amalgam.tensor.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * One opened input checkpoint.
@@ -10,6 +14,22 @@ import dev.amalgam.config.ModelRef;
  * @param checkpoint its tensors (a memory-mapped folder, in-memory tensors, …)
  */
 public record MergeInput(ModelRef ref, Checkpoint checkpoint) {
+
+    /**
+     * Tensor {@code name} as the merge pass reads it: from a model folder, through the file into
+     * the folder's staging buffer ({@link ModelFolder#readTensor}), valid until the next call on
+     * this input, so that an input changed by another process fails the merge naming the file
+     * instead of crashing the JVM; from any other checkpoint, its view.
+     *
+     * @throws UncheckedIOException wrapping the read failure, e.g. {@link dev.amalgam.io.InputChangedException}
+     */
+    public Tensor tensor(String name) {
+        try {
+            return checkpoint instanceof ModelFolder folder ? folder.readTensor(name) : checkpoint.tensor(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
+    }
 
     /** The path as written in the config, for messages. */
     public String label() {

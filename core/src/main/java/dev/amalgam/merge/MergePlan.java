@@ -51,7 +51,7 @@ public record MergePlan(String method, List<MergeInput> inputs, int baseInput, L
         sb.append("input bytes to read: ").append(bytes(bytesToRead())).append('\n');
         sb.append("output size: ").append(bytes(outputBytes)).append('\n');
         sb.append("expected peak memory: ").append(bytes(peakScratchBytes))
-                .append(" off-heap scratch + the JVM heap (inputs and output are memory-mapped)\n");
+                .append(" off-heap (scratch + one staging buffer per input) + the JVM heap (the output is memory-mapped)\n");
         for (String w : warnings) sb.append("warning: ").append(w).append('\n');
         return sb.toString();
     }

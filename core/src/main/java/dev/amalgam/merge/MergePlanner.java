@@ -1,5 +1,6 @@
 package dev.amalgam.merge;
 
+import dev.amalgam.config.MethodSpec;
 import dev.amalgam.tensor.DType;
 import dev.amalgam.tensor.TensorInfo;
 import java.util.ArrayList;
@@ -24,17 +25,17 @@ public final class MergePlanner {
     }
 
     /**
-     * @param method      merge_method, for the plan and messages
-     * @param inputs      opened inputs; the base (if any) at {@code baseInput}
+     * @param method      the registry value: its shape policy, its scratch estimate, its name for the plan
+     * @param inputs      opened inputs laid out as {@code method.inputs().layout()} says; the base (if any) at {@code baseInput}
      * @param baseInput   index of the base, or -1
-     * @param policy      shape policy of the method
      * @param outDtype    {@code out_dtype}, else {@code dtype}, else null (keep the stored dtype)
      * @param layerT      layer position t of a tensor name (§1.1)
-     * @param taskModels  number of task vectors per tensor (scratch estimate)
      */
-    public static MergePlan plan(String method, List<MergeInput> inputs, int baseInput, ShapePolicy policy,
-                                 DType outDtype, ToDoubleFunction<String> layerT, int taskModels) {
+    public static MergePlan plan(MethodSpec method, List<MergeInput> inputs, int baseInput, DType outDtype,
+                                 ToDoubleFunction<String> layerT) {
         if (inputs.isEmpty()) throw new MergeException("no input models");
+        ShapePolicy policy = method.shapePolicy();
+        int scratchTensors = method.scratchTensors().applyAsInt(inputs.size());
         List<String> warnings = new ArrayList<>();
         Set<String> names = new TreeSet<>(TensorOrder.UTF8);
         for (MergeInput in : inputs) {
@@ -56,17 +57,22 @@ public final class MergePlanner {
         List<PlanEntry> entries = new ArrayList<>(names.size());
         long outputBytes = 0;
         long peak = 0;
+        long[] staging = new long[inputs.size()]; // per folder input: its largest stored tensor (MergeInput.tensor's staging buffer)
         for (String name : names) {
             List<TensorInfo> infos = new ArrayList<>(inputs.size());
             for (MergeInput in : inputs) infos.add(in.checkpoint().info(name));
+            for (int i = 0; i < infos.size(); i++) {
+                if (inputs.get(i).checkpoint() instanceof dev.amalgam.io.ModelFolder) staging[i] = Math.max(staging[i], infos.get(i).byteSize());
+            }
             PlanEntry entry = entry(name, inputs, infos, source, policy, outDtype, layerT.applyAsDouble(name), warnings);
             entries.add(entry);
             outputBytes += entry.output().byteSize();
             if (entry.action() == PlanEntry.Action.MERGE) {
-                peak = Math.max(peak, scratchBytes(entry, source, taskModels));
+                peak = Math.max(peak, scratchBytes(entry, scratchTensors));
             }
         }
-        return new MergePlan(method, inputs, baseInput, entries, outputBytes, peak, warnings);
+        for (long b : staging) peak += b;
+        return new MergePlan(method.name(), inputs, baseInput, entries, outputBytes, peak, warnings);
     }
 
     private static PlanEntry entry(String name, List<MergeInput> inputs, List<TensorInfo> infos, int source,
@@ -148,13 +154,13 @@ public final class MergePlanner {
                 + ", " + inputs.get(b).label() + " has " + infos.get(b).dtype() + " " + TensorInfo.shapeString(infos.get(b).shape());
     }
 
-    /** Reference-kernel scratch: one float32 δ per task model, plus float32 copies of cropped or F64 inputs. */
-    private static long scratchBytes(PlanEntry entry, int source, int taskModels) {
+    /** Reference-kernel scratch: the method's float32 scratch tensors, plus copies of cropped or F64 inputs. */
+    private static long scratchBytes(PlanEntry entry, int scratchTensors) {
         long n = entry.output().elementCount();
         long copies = 0;
         for (TensorInfo i : entry.inputs()) {
             if (i.dtype() == DType.F64 || !i.sameShape(entry.output())) copies++;
         }
-        return 4L * n * (taskModels + copies);
+        return 4L * n * (scratchTensors + copies);
     }
 }

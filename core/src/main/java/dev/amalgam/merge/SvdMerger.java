@@ -20,25 +20,8 @@ import java.util.List;
  */
 public final class SvdMerger implements TensorMerger {
 
-    /** The three methods. */
-    public enum Kind {
-        TSV_M("tsv_m"), ISO_C("iso_c"), ISO_CTS("iso_cts");
-
-        private final String methodName;
-
-        Kind(String methodName) {
-            this.methodName = methodName;
-        }
-
-        public String methodName() {
-            return methodName;
-        }
-
-        public static Kind forMethod(String name) {
-            for (Kind k : values()) if (k.methodName.equals(name)) return k;
-            return null;
-        }
-    }
+    /** Which matrix step of §11 the 2-D tensors get (the registry pairs each with its method). */
+    public enum Kind { TSV_M, ISO_C, ISO_CTS }
 
     private final Kind kind;
 
@@ -53,15 +36,15 @@ public final class SvdMerger implements TensorMerger {
         double layerT = entry.layerT();
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor base = InputTensors.load(ctx.input(0).tensor(name), entry.output(), arena);
             float[] theta0 = floats(base, n, name);
             List<float[]> taus = new ArrayList<>(t);
             boolean nonFinite = !allFinite(theta0);
             if (nonFinite && !ctx.allowNonfinite()) throw nonFiniteInput(name, ctx.input(0));
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                float[] x = floats(InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena), n, name);
+                float[] x = floats(InputTensors.load(model.tensor(name), entry.output(), arena), n, name);
                 if (!allFinite(x)) {
                     if (!ctx.allowNonfinite()) throw nonFiniteInput(name, model);
                     nonFinite = true;

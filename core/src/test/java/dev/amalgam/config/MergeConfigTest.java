@@ -61,7 +61,7 @@ class MergeConfigTest {
         Path file = tmp.resolve("bad.yaml");
         Files.writeString(file, "merge_method: ties\nslices: []\nmodels:\n  - model: a\n");
         ConfigException e = assertThrows(ConfigException.class, () -> MergeConfig.load(file));
-        assertTrue(e.getMessage().startsWith("bad.yaml: slices: unknown key"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("bad.yaml: slices: set either `models` or `slices`"), e.getMessage());
     }
 
     @Test
@@ -168,5 +168,26 @@ class MergeConfigTest {
                     parameters: {weight: 1}
                 """);
         assertEquals(1.0, c.parameters().number("lambda", null, "x", 0));
+    }
+
+    @Test
+    void modelPathsResolveAgainstTheConfigFolderThenTheCurrentDirectory(@TempDir Path tmp) throws IOException {
+        // The tests run in the module folder, which holds src/ and pom.xml.
+        Path cwd = Path.of("").toAbsolutePath();
+        assertTrue(Files.isDirectory(cwd.resolve("src")));
+        Path cfgDir = Files.createDirectories(tmp.resolve("cfg"));
+        Files.createDirectories(cfgDir.resolve("mine"));
+        String yaml = "merge_method: linear\nmodels:\n  - model: %s\n    parameters: {weight: 1}\n";
+        // only next to the config
+        assertEquals(cfgDir.resolve("mine"), MergeConfig.parse(yaml.formatted("mine"), cfgDir, "t.yaml").models().getFirst().resolvedPath());
+        // only in the current directory
+        assertEquals(cwd.resolve("pom.xml"), MergeConfig.parse(yaml.formatted("pom.xml"), cfgDir, "t.yaml").models().getFirst().resolvedPath());
+        // in neither: the config's folder (opening it fails later with that path)
+        assertEquals(cfgDir.resolve("nowhere"), MergeConfig.parse(yaml.formatted("nowhere"), cfgDir, "t.yaml").models().getFirst().resolvedPath());
+        // in both, different folders: ambiguous
+        Files.createDirectories(cfgDir.resolve("src"));
+        ConfigException e = assertThrows(ConfigException.class, () -> MergeConfig.parse(yaml.formatted("src"), cfgDir, "t.yaml"));
+        assertTrue(e.getMessage().contains("models[0].model: `src` is ambiguous") && e.getMessage().contains(cfgDir.resolve("src").toString())
+                && e.getMessage().contains(cwd.resolve("src").toString()), e.getMessage());
     }
 }

@@ -21,11 +21,12 @@ class MethodRegistryTest {
         assertEquals(List.of("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs",
                 "breadcrumbs_ties", "della", "della_linear", "sce", "consensus_ta", "consensus_ties", "tsv_m", "iso_c",
                 "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "passthrough",
-                "fisher", "regmean", "pcb", "widen"), MethodRegistry.names());
+                "arcee_fusion", "ram", "ramplus_tl", "fisher", "regmean", "pcb", "widen"), MethodRegistry.names());
         assertEquals(List.of("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs",
-                "breadcrumbs_ties", "tsv_m", "iso_c", "iso_cts"), MethodRegistry.implementedNames());
-        assertTrue(MethodRegistry.find("arcee_fusion").isEmpty());
-        assertThrows(IllegalArgumentException.class, () -> MethodRegistry.get("ram"));
+                "breadcrumbs_ties", "tsv_m", "iso_c", "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock",
+                "nearswap", "passthrough", "arcee_fusion", "ram", "ramplus_tl"), MethodRegistry.implementedNames());
+        assertTrue(MethodRegistry.find("ties_merging").isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> MethodRegistry.get("Slerp"));
     }
 
     @Test
@@ -36,7 +37,8 @@ class MethodRegistryTest {
             assertEquals(0L, seed.defaultValue());
             assertEquals(ParamScope.GLOBAL, seed.scope());
             assertEquals(false, m.parameter("allow_nonfinite").orElseThrow().defaultValue());
-            assertEquals(m.gta(), m.declares("int8_mask"), m.name());
+            ParamSpec int8 = m.parameter("int8_mask").orElseThrow();
+            assertTrue(int8.ignored(), m.name() + ": int8_mask is accepted without effect, as in mergekit");
             if (m.declares("rescale")) assertTrue(m.declares("rescale_mode"), m.name());
         }
     }
@@ -112,6 +114,61 @@ class MethodRegistryTest {
         for (String m : List.of("consensus_ta", "consensus_ties")) {
             assertTrue(MethodRegistry.get(m).rejectedParameters().get("lambda").contains("lambda_tall"));
             assertTrue(MethodRegistry.get(m).rejectedParameters().get("k").contains("consensus_k"));
+        }
+    }
+
+    @Test
+    void mergekitsIgnorableParametersAreFlaggedNotDropped() {
+        for (String m : List.of("slerp", "model_stock", "karcher", "nearswap", "sce")) {
+            ParamSpec w = param(m, "weight");
+            assertTrue(w.ignored(), m);
+            assertTrue(w.perModel(), m);
+            assertFalse(w.required(), m);
+            assertTrue(w.ignoredNote().contains("weight"), m);
+        }
+        for (String m : List.of("linear", "slerp", "nuslerp", "multislerp", "model_stock", "nearswap")) {
+            assertTrue(param(m, "density").ignored(), m + ": leftover density");
+        }
+        // Where a parameter does something it is never flagged.
+        assertFalse(param("ties", "density").ignored());
+        assertFalse(param("linear", "weight").ignored());
+        assertFalse(param("nuslerp", "weight").ignored());
+        assertTrue(MethodRegistry.get("tsv_m").parameter("weight").isEmpty(), "not a mergekit method: weight stays an error");
+        assertTrue(MethodRegistry.allParameterNames().containsAll(List.of("weight", "density", "t", "int8_mask", "epsilon")));
+    }
+
+    @Test
+    void inputRolesAndShapePolicies() {
+        MethodSpec slerp = MethodRegistry.get("slerp");
+        assertEquals(InputRoles.Layout.BASE_FIRST, slerp.inputs().layout());
+        assertNull(slerp.inputs().countError(1));
+        assertNull(slerp.inputs().countError(0), "a base-only slerp copies the base");
+        assertEquals("takes the base plus at most 1 other model; 2 are listed", slerp.inputs().countError(2));
+        assertEquals("takes the base plus at least 2 other models; 1 is listed",
+                MethodRegistry.get("model_stock").inputs().countError(1));
+        assertEquals("takes an optional base plus exactly 2 other models; 3 are listed",
+                MethodRegistry.get("nuslerp").inputs().countError(3));
+        assertEquals("takes exactly 1 model; 2 are listed", MethodRegistry.get("passthrough").inputs().countError(2));
+        assertEquals(InputRoles.Layout.AS_INPUTS, MethodRegistry.get("linear").inputs().layout());
+        assertEquals(InputRoles.Layout.AS_INPUTS, MethodRegistry.get("karcher").inputs().layout());
+        assertEquals(dev.amalgam.merge.ShapePolicy.CROP_TO_BASE, MethodRegistry.get("ties").shapePolicy());
+        for (String m : List.of("linear", "slerp", "nuslerp", "model_stock")) {
+            assertEquals(dev.amalgam.merge.ShapePolicy.CROP_TO_COMMON, MethodRegistry.get(m).shapePolicy(), m);
+        }
+        for (String m : List.of("multislerp", "karcher", "nearswap", "tsv_m", "arcee_fusion", "ram")) {
+            assertEquals(dev.amalgam.merge.ShapePolicy.EXACT, MethodRegistry.get(m).shapePolicy(), m);
+        }
+    }
+
+    @Test
+    void implementedExactlyWhenARowHasAMerger() {
+        for (MethodSpec m : MethodRegistry.all()) {
+            assertEquals(m.implemented(), m.merger() != null, m.name());
+            if (m.implemented()) {
+                assertTrue(m.newMerger() != m.newMerger(), m.name() + ": one fresh merger per merge (mergers hold per-merge state)");
+            } else {
+                assertThrows(IllegalStateException.class, m::newMerger, m.name());
+            }
         }
     }
 }

@@ -46,7 +46,7 @@ class ParameterValueTest {
         Gradient h = new Gradient(List.of(0.2, 0.8));
         // s = 0.25, i0 = 0, f = 0.25: 0.75·0.2 + 0.25·0.8 = 0.35 (exactly the double expression)
         assertEquals(0.75 * 0.2 + 0.25 * 0.8, num(h, 0.25), 0.0);
-        assertEquals(0.35, num(h, 0.25), 1e-15);
+        assertEquals(0.35, num(h, 0.25), 1e-15);  // §1.1 gradients interpolate in double (§1.3: double arithmetic, rounding only)
     }
 
     @Test
@@ -56,10 +56,10 @@ class ParameterValueTest {
         double s = 0.3 * 4;
         double f = s - 1;
         assertEquals((1 - f) * 0.1 + f * 0.5, num(g, 0.3), 0.0);
-        assertEquals(0.18, num(g, 0.3), 1e-15);
+        assertEquals(0.18, num(g, 0.3), 1e-15);  // §1.1 (double)
         assertEquals(0.0, num(g, 0.0));
         assertEquals(0.9, num(g, 0.75));          // s = 3 exactly: f = 0, v[3]
-        assertEquals(0.95, num(g, 0.875), 1e-15); // s = 3.5: halfway between 0.9 and 1.0
+        assertEquals(0.95, num(g, 0.875), 1e-15); // §1.1 (double); s = 3.5: halfway between 0.9 and 1.0
         assertEquals(1.0, num(g, 1.0));           // s = 4: i0 = i1 = 4
         assertTrue(g.variesByTensor());
     }

@@ -286,4 +286,18 @@ class ModelFolderTest {
         SafetensorsFormatException e = expect(HEADER_TRUNCATED, dir);
         assertEquals(shard, e.file());
     }
+
+    /** A shard one byte short of its last tensor's end fails through the index, naming that shard; intact it opens. */
+    @Test
+    void shardDataOneBytePastItsEndIsReportedWithTheShardFile() throws Exception {
+        Path dir = shardedModel("shortshard");
+        try (ModelFolder f = ModelFolder.open(dir)) {
+            for (String name : model().keySet()) assertTrue(f.contains(name), name);
+        }
+        Path shard = dir.resolve("model-00005-of-00005.safetensors");
+        byte[] bytes = Files.readAllBytes(shard);
+        Files.write(shard, java.util.Arrays.copyOf(bytes, bytes.length - 1));
+        SafetensorsFormatException e = expect(OFFSETS_OUT_OF_BOUNDS, dir);
+        assertEquals(shard, e.file());
+    }
 }

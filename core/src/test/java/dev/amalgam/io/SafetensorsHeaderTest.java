@@ -94,4 +94,15 @@ class SafetensorsHeaderTest {
         assertEquals(100_000_000L, SafetensorsHeader.MAX_HEADER_BYTES);
         assertEquals(108, SafetensorsHeader.dataStart(100));
     }
+
+    /** The bounds rule at its edge, on the parser alone: end = data length is inside, one more is not. */
+    @Test
+    void parseAcceptsEndAtTheDataLengthAndRejectsOnePast() throws Exception {
+        byte[] json = "{\"w\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[2,8]}}".getBytes(StandardCharsets.UTF_8);
+        SafetensorsHeader ok = SafetensorsHeader.parse(json, 8, null);
+        assertEquals(8, ok.entries().getFirst().end());
+        SafetensorsFormatException e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsHeader.parse(json, 7, null));
+        assertEquals(SafetensorsFormatException.Violation.OFFSETS_OUT_OF_BOUNDS, e.violation(), e.getMessage());
+        assertEquals("w", e.tensor());
+    }
 }

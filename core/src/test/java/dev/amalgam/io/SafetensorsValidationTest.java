@@ -111,6 +111,29 @@ class SafetensorsValidationTest {
     }
 
     @Test
+    void offsetsEndingExactlyAtTheEndOfTheDataAreValid() throws Exception {
+        // The last tensor ends at byte 16 of a 16-byte data section; an empty tensor sits at the end itself.
+        String header = "{\"a\":" + entry("F32", "[2]", 0, 8) + ",\"b\":" + entry("F32", "[2]", 8, 16)
+                + ",\"e\":" + entry("U8", "[0]", 16, 16) + "}";
+        try (SafetensorsFile s = SafetensorsFile.open(file(header, 16))) {
+            assertEquals(3, s.tensors().size());
+            assertEquals(16, s.header().dataLength());
+        }
+    }
+
+    @Test
+    void offsetsEndingOneBytePastTheData() throws Exception {
+        String header = "{\"a\":" + entry("F32", "[2]", 0, 8) + ",\"b\":" + entry("F32", "[2]", 8, 16) + "}";
+        SafetensorsFormatException e = expect(OFFSETS_OUT_OF_BOUNDS, file(header, 15), "b");
+        assertTrue(e.getMessage().contains("15 bytes"), e.getMessage());
+    }
+
+    @Test
+    void emptyTensorOneBytePastTheData() throws Exception {
+        expect(OFFSETS_OUT_OF_BOUNDS, file("{\"e\":" + entry("U8", "[0]", 9, 9) + "}", 8), "e");
+    }
+
+    @Test
     void offsetsBeginAfterEnd() throws Exception {
         expect(BAD_OFFSETS, file("{\"w\":" + entry("U8", "[0]", 8, 4) + "}", 8), "w");
     }

@@ -55,7 +55,7 @@ class ShardWriterTest {
             assertEquals(target, w.finish());
         }
         assertEquals(List.of("out"), listing(tmp));
-        assertEquals(List.of("model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+        assertEquals(List.of(ShardWriter.MARKER_FILE_NAME, "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
                 "model-00003-of-00003.safetensors", "model.safetensors.index.json"), listing(target));
         try (ModelFolder m = ModelFolder.open(target)) {
             assertArrayEquals(new float[]{1, 2, 3, 4}, SafetensorsTestFiles.readFloats(m.tensor("b")));
@@ -123,20 +123,21 @@ class ShardWriterTest {
             fill(w, 0f);
             w.finish();
         }
-        assertEquals(List.of("model.safetensors"), listing(target));
+        assertEquals(List.of(ShardWriter.MARKER_FILE_NAME, "model.safetensors"), listing(target));
     }
 
     @Test
     void forceReplacesTheOldTargetOnlyAtFinish() throws Exception {
         Path target = Files.createDirectory(tmp.resolve("out"));
         Files.writeString(target.resolve("old.txt"), "old");
+        Files.writeString(target.resolve(ShardWriter.MARKER_FILE_NAME), ""); // an earlier output
         try (ShardWriter w = ShardWriter.builder(target, INFOS).force(true).open()) {
             fill(w, 7f);
             assertEquals("old", Files.readString(target.resolve("old.txt")), "old output intact until finish");
             w.finish();
         }
         assertEquals(List.of("out"), listing(tmp), "old output and temporary folder gone");
-        assertEquals(List.of("model.safetensors"), listing(target));
+        assertEquals(List.of(ShardWriter.MARKER_FILE_NAME, "model.safetensors"), listing(target));
         try (ModelFolder m = ModelFolder.open(target)) {
             assertEquals(7f, m.tensor("a").getFloat(0));
         }
@@ -168,11 +169,12 @@ class ShardWriterTest {
     void abortWithForceKeepsTheOldTarget() throws Exception {
         Path target = Files.createDirectory(tmp.resolve("out"));
         Files.writeString(target.resolve("old.txt"), "old");
+        Files.writeString(target.resolve(ShardWriter.MARKER_FILE_NAME), ""); // an earlier output
         try (ShardWriter w = ShardWriter.builder(target, INFOS).force(true).open()) {
             fill(w, 1f);
         }
         assertEquals(List.of("out"), listing(tmp));
-        assertEquals(List.of("old.txt"), listing(target));
+        assertEquals(List.of(ShardWriter.MARKER_FILE_NAME, "old.txt"), listing(target));
     }
 
     @Test
@@ -237,7 +239,7 @@ class ShardWriterTest {
         assertEquals("content of config.json", Files.readString(target.resolve("config.json")));
         assertEquals("content of tokenizer.json", Files.readString(target.resolve("special_tokens_map.json")));
         assertFalse(Files.isSymbolicLink(target.resolve("special_tokens_map.json")), "links are copied as files");
-        assertEquals(9, listing(target).size());
+        assertEquals(10, listing(target).size()); // 9 + the output marker
     }
 
     @Test

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The contract every {@link KernelBackend} must meet: bit-identical agreement with
- * {@link ReferenceKernels} (§1.10) on selections, masks, per-element arithmetic, the blocked L1
+ * {@link ReferenceKernels} (§1.10; for the reference itself, with {@link NaiveKernels}, see {@link #oracle()}) on selections, masks, per-element arithmetic, the blocked L1
  * order and every count of the results. Written once, run against each backend by subclassing
  * (EJML style): a subclass only says which backend it tests.
  *
@@ -37,10 +36,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@link BlockedL1Sum} (CUDA's tree reductions) overrides {@link #reductionTolerance()}; every
  * other backend, and every other quantity, stays bit-exact.
  */
-public abstract class KernelBackendContract {
+public abstract class KernelBackendContract extends KernelBoundaryContract {
 
-    /** The backend under test; a fresh one per test. */
-    protected abstract KernelBackend backend();
+    /**
+     * What the backend is compared with: the reference kernels, except when the backend under test
+     * IS the reference — then an independent implementation ({@link NaiveKernels}), never itself.
+     */
+    protected KernelBackend oracle() {
+        return new ReferenceKernels();
+    }
 
     /**
      * How far outputs may stray from the reference in cases with {@code rescale_mode: l1} (§1.10).
@@ -59,25 +63,16 @@ public abstract class KernelBackendContract {
         }
     }
 
-    /** Exact unless a backend declares otherwise (only values downstream of the l1 reduction). */
-    protected ReductionTolerance reductionTolerance() {
-        return ReductionTolerance.EXACT;
-    }
 
     private static final DType[] DTYPES = {DType.F32, DType.F16, DType.BF16};
     private static final long[] SIZES = {1, 2, 31, 1009, 65536, 65537, 131101};
 
-    private final ReferenceKernels reference = new ReferenceKernels();
-    private KernelBackend backend;
+    private KernelBackend reference;
 
     @BeforeEach
-    void openBackend() {
-        backend = backend();
-    }
-
-    @AfterEach
-    void closeBackend() {
-        if (backend != null) backend.close();  // null when backend() skipped the test (no device)
+    void openOracle() {   // after the base class opened the backend
+        reference = oracle();
+        assertTrue(reference.getClass() != backend.getClass(), "a backend must not be its own oracle: " + backend.name());
     }
 
     // ---------------------------------------------------------------- selection
@@ -193,6 +188,11 @@ public abstract class KernelBackendContract {
         int poisoned = -1;
         float poison = Float.NaN;
         String tensorName = "model.layers.0.mlp.down_proj.weight";
+        /**
+         * If &gt; 0: an F32 zero base and F32 models whose δ has L1 norm exactly this (in double, up to
+         * rounding of the float elements), to probe the l1 cut-off of §1.9 from both sides.
+         */
+        double l1Norm;
 
         Case(long seed, long n, int models) {
             this.seed = seed;
@@ -217,7 +217,8 @@ public abstract class KernelBackendContract {
             return "seed " + seed + ", n " + n + ", " + style + ", base " + baseType + ", models " + Arrays.toString(modelTypes)
                     + ", out " + outType + ", w " + Arrays.toString(weights) + ", specs " + Arrays.toString(specs)
                     + ", " + rescale + ", " + consensus + ", normalize " + normalize + ", λ " + lambda
-                    + ", allowNonfinite " + allowNonfinite + (poisoned >= 0 ? ", " + poison + " in input " + poisoned : "");
+                    + ", allowNonfinite " + allowNonfinite + (poisoned >= 0 ? ", " + poison + " in input " + poisoned : "")
+                    + (l1Norm > 0 ? ", ‖δ‖₁ " + l1Norm : "");
         }
     }
 
@@ -226,9 +227,13 @@ public abstract class KernelBackendContract {
         System.out.println("gta case: " + c);
         SplittableRandom rnd = new SplittableRandom(c.seed);
         int t = c.modelTypes.length;
-        Tensor base = KernelTestData.randomBase(c.tensorName, c.baseType, c.n, c.style, rnd);
+        Tensor base = c.l1Norm > 0 ? KernelTestData.allocate(c.tensorName, DType.F32, c.n)
+                : KernelTestData.randomBase(c.tensorName, c.baseType, c.n, c.style, rnd);
         List<Tensor> models = new ArrayList<>();
-        for (int m = 0; m < t; m++) models.add(KernelTestData.randomModel(c.tensorName, c.modelTypes[m], base, c.style, rnd));
+        for (int m = 0; m < t; m++) {
+            models.add(c.l1Norm > 0 ? tinyDeltas(c.tensorName, c.n, c.l1Norm, rnd)
+                    : KernelTestData.randomModel(c.tensorName, c.modelTypes[m], base, c.style, rnd));
+        }
         if (c.poisoned >= 0) {
             Tensor target = c.poisoned == 0 ? base : models.get(c.poisoned - 1);
             target.setFloat(rnd.nextLong(c.n), c.poison);
@@ -257,6 +262,16 @@ public abstract class KernelBackendContract {
             if (expected.nonFiniteInput() < 0) assertSameBits(expectedOut, actualOut, context);
         }
         return expected;
+    }
+
+    /** F32 values with random signs and magnitudes whose L1 norm is {@code l1} (up to float rounding). */
+    private static Tensor tinyDeltas(String name, long n, double l1, SplittableRandom rnd) {
+        double[] raw = new double[(int) n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += raw[i] = rnd.nextDouble(0.1, 1);
+        Tensor t = KernelTestData.allocate(name, DType.F32, n);
+        for (int i = 0; i < n; i++) t.setFloat(i, (float) ((rnd.nextBoolean() ? 1 : -1) * raw[i] * l1 / sum));
+        return t;
     }
 
     /** Checks every element against {@code tolerance}; returns how many differ in their bits. */
@@ -568,6 +583,25 @@ public abstract class KernelBackendContract {
                 0, ConsensusMethod.SUM, true, 1f, out, false);
         assertThrows(IllegalArgumentException.class, () -> reference.gta(pass));
         assertThrows(IllegalArgumentException.class, () -> backend.gta(pass));
+    }
+
+    // ---------------------------------------------------------------- exact boundaries
+
+    @Test
+    void gtaMatchesTheOracleAroundTheL1CutOff() {
+        // §1.9: no l1 rescale if A = Σ|δ| < 1e-7 or B = Σ|δ̂| < 1e-7. Norms of 5e-8 (both below),
+        // just below and above 1e-7, 2e-7 (B below for a trim to 20%), 1e-6 (both above).
+        long seed = 1401;
+        for (double l1 : new double[] {5e-8, 0.999e-7, 1.001e-7, 2e-7, 1e-6}) {
+            for (Spec spec : new Spec[] {new Spec.Trim(0.2, 1), new Spec.Trim(0.7, 1), new Spec.Band(0.5, 0.1), new Spec.Dare(0.4)}) {
+                Case c = new Case(seed++, 31, 2).all(spec);
+                c.l1Norm = l1;
+                c.rescale = RescaleMode.L1;
+                c.normalize = false;
+                c.consensus = ConsensusMethod.NONE;
+                assertGtaMatches(c);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- linear

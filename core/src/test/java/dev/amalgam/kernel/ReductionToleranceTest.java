@@ -68,6 +68,7 @@ class ReductionToleranceTest {
     /** Runs one l1-only contract case (F32 output: one float32 ulp is one output ulp). */
     static void runL1Cases(KernelBackendContract c) {
         c.openBackend();
+        c.openOracle();
         try {
             c.gtaMatchesReferenceWithKZeroAndKAll();
         } finally {

@@ -116,13 +116,13 @@ class LoraExtractionTest {
         assertEquals(12, b.rows());
         assertEquals(3, b.cols());
         double err = relativeError(ReferenceSvdKernels.INSTANCE.multiply(b, a), delta.get(Q));
-        assertTrue(err < 1e-5, "rank-3 delta reconstructed with relative error " + err);
+        assertTrue(err < 1e-5, "rank-3 delta reconstructed with relative error " + err);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
         // √S on both sides: the factors have equal row/column norms.
         for (int l = 0; l < 3; l++) {
             double an = 0, bn = 0;
             for (int j = 0; j < 12; j++) an += a.get(l, j) * a.get(l, j);
             for (int i = 0; i < 12; i++) bn += b.get(i, l) * b.get(i, l);
-            assertEquals(an, bn, 1e-4 * an, "‖A row " + l + "‖ = ‖B column " + l + "‖ = √σ");
+            assertEquals(an, bn, 1e-4 * an, "‖A row " + l + "‖ = ‖B column " + l + "‖ = √σ");  // §1.10: SVD results within 1e-4
         }
         assertEquals(List.of("model.layers.0.mlp.up_proj", "model.layers.0.self_attn.q_proj"),
                 report.modules().stream().map(LoraExtraction.Module::module).sorted().toList());
@@ -151,11 +151,11 @@ class LoraExtractionTest {
         assertEquals(2, ranks.get("model.layers.0.mlp.up_proj"));
         assertEquals(3, ranks.get("model.layers.0.self_attn.q_proj"));
         var up = report.modules().stream().filter(m -> m.module().endsWith("up_proj")).findFirst().orElseThrow();
-        assertEquals(125.0 / (125.0 + 1e-6), up.retained(), 1e-6);
+        assertEquals(125.0 / (125.0 + 1e-6), up.retained(), 1e-6);  // §1.3: double arithmetic, rounding only
         Path out = dir.resolve("t");
         FloatMatrix a = read(out, "base_model.model.model.layers.0.mlp.up_proj.lora_A.weight");
         FloatMatrix b = read(out, "base_model.model.model.layers.0.mlp.up_proj.lora_B.weight");
-        assertTrue(relativeError(ReferenceSvdKernels.INSTANCE.multiply(b, a), delta.get(UP)) < 1e-3);
+        assertTrue(relativeError(ReferenceSvdKernels.INSTANCE.multiply(b, a), delta.get(UP)) < 1e-3);  // §1.10 SVD tolerance (relative Frobenius 1e-4); BF16 storage of the factors
         JsonNode config = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
         // Two modules with ranks 2 and 3: one becomes r, the other a rank_pattern/alpha_pattern entry.
         assertEquals(1, config.get("rank_pattern").size());
@@ -177,7 +177,7 @@ class LoraExtractionTest {
         assertEquals(12, b.rows());
         // PEFT: Δweight = (B·A)ᵀ.
         FloatMatrix ba = ReferenceSvdKernels.INSTANCE.multiply(b, a).transpose();
-        assertTrue(relativeError(ba, delta.get(EMBED)) < 1e-5);
+        assertTrue(relativeError(ba, delta.get(EMBED)) < 1e-5);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
     }
 
     @Test

@@ -2,9 +2,9 @@ package dev.amalgam.merge;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import dev.amalgam.random.BernoulliMask;
-import dev.amalgam.random.Fnv1a32;
+import dev.amalgam.random.PhiloxOracle;
 import dev.amalgam.tensor.DType;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,6 +12,8 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Whole merges (config → plan → reference kernels → output file) on models small enough to
@@ -185,18 +187,80 @@ class HandComputedMergeTest {
         float[][] deltas = {
                 {0.5f, -0.25f, 0.125f, 0f, -0.375f},
                 {0.25f, 0.25f, -0.25f, 0.125f, -0.125f}};
-        long bound = BernoulliMask.keepBound(0.5);
+        // Masks from the tests' own Philox (PhiloxOracle, §1.9), not from the production BernoulliMask.
         float[] expected = new float[5];
         for (int i = 0; i < 5; i++) {
             float mixed = 0f;
             for (int m = 0; m < 2; m++) {
-                BernoulliMask mask = new BernoulliMask(42, m, Fnv1a32.hash("w"));
-                float kept = mask.keep(i, bound) ? (float) (deltas[m][i] / 0.5) : 0f;
+                float kept = PhiloxOracle.keep(42, m, "w", i, 0.5) ? (float) (deltas[m][i] / 0.5) : 0f;
                 mixed += 1f * kept;
             }
             expected[i] = 1f + mixed;
         }
         assertArrayEquals(expected, MergeFixture.read(out, "w"));
+    }
+
+    @Test
+    void dareKeysEachMaskByTheModelIndexNotTheTaskPosition() throws IOException {
+        // The base listed between the fine-tunes: ft-b is task 1 but model index 2 (§1.9: m = position in models:).
+        int n = 24;
+        float[] base = new float[n], a = new float[n], b = new float[n];
+        for (int i = 0; i < n; i++) {
+            base[i] = 1f;
+            a[i] = 1f + (i + 1) / 8f;
+            b[i] = 1f - (i + 1) / 16f;
+        }
+        fx.model("base-k", "w", base);
+        fx.model("ft-a", "w", a);
+        fx.model("ft-b", "w", b);
+        Path out = fx.merge("""
+                merge_method: dare_linear
+                base_model: base-k
+                models:
+                  - {model: ft-a, parameters: {weight: 1.0, density: 0.5}}
+                  - {model: base-k}
+                  - {model: ft-b, parameters: {weight: 1.0, density: 0.5}}
+                parameters: {random_seed: 7, rescale_mode: inverse_density}
+                """);
+        boolean[] maskA = PhiloxOracle.mask(7, 0, "w", n, 0.5);
+        boolean[] maskB = PhiloxOracle.mask(7, 2, "w", n, 0.5);
+        assertFalse(java.util.Arrays.equals(maskB, PhiloxOracle.mask(7, 1, "w", n, 0.5)),
+                "the test needs index 2 and position 1 to draw different masks");
+        float[] expected = new float[n];
+        for (int i = 0; i < n; i++) {
+            float va = maskA[i] ? (float) ((a[i] - base[i]) / 0.5) : 0f;
+            float vb = maskB[i] ? (float) ((b[i] - base[i]) / 0.5) : 0f;
+            expected[i] = base[i] + (va + vb);
+        }
+        assertArrayEquals(expected, MergeFixture.read(out, "w"));
+    }
+
+    /**
+     * §1.9's l1 cut-off through whole merges, by hand, on both CPU backends: δ over a zero base is [x, y, 0, 0],
+     * the trim keeps x alone, so A = x + y and B = x; the kept value is rescaled by A/B only if A, B ≥ 1e-7.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"reference", "cpu"})
+    void l1RescaleCutOffAtTheExactBoundaries(String backend) throws IOException {
+        float[] zero = new float[4];
+        fx.model("b0", "a", zero, "b", zero, "c", zero, "d", zero);
+        fx.model("f0",
+                "a", new float[] {0x1p-25f, 0x1p-26f, 0, 0},                 // A ≈ 4.5e-8: both below
+                "b", new float[] {0x1p-24f, 0x1p-25f, 0, 0},                 // A ≈ 8.9e-8: just below
+                "c", new float[] {0x1p-24f, 0x1p-25f + 0x1p-26f, 0, 0},      // A ≈ 1.04e-7 ≥ 1e-7, B ≈ 6e-8 below
+                "d", new float[] {0x1p-23f, 0x1p-24f, 0, 0});                // A ≈ 1.8e-7, B ≈ 1.2e-7: rescaled ×1.5
+        Path out = dir.resolve("l1-" + backend);
+        fx.run("""
+                merge_method: ties
+                base_model: b0
+                models:
+                  - {model: f0, parameters: {weight: 1.0, density: 0.25}}
+                parameters: {rescale: true, rescale_mode: l1}
+                """, out, backend);
+        assertArrayEquals(new float[] {0x1p-25f, 0, 0, 0}, MergeFixture.read(out, "a"));
+        assertArrayEquals(new float[] {0x1p-24f, 0, 0, 0}, MergeFixture.read(out, "b"));
+        assertArrayEquals(new float[] {0x1p-24f, 0, 0, 0}, MergeFixture.read(out, "c"));
+        assertArrayEquals(new float[] {1.5f * 0x1p-23f, 0, 0, 0}, MergeFixture.read(out, "d"));
     }
 
     @Test

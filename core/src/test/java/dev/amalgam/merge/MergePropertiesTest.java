@@ -74,7 +74,7 @@ class MergePropertiesTest {
             for (int i = 0; i < x.length; i++) {
                 // Rounding happens at the scale of the inputs (|θ| ≈ 0.02–0.1), not of a result that
                 // may have cancelled to nearly zero: a few float32 ulps at 0.1 is about 3e-8.
-                double tol = rel * Math.max(Math.abs(x[i]), Math.abs(y[i])) + 3e-8;
+                double tol = rel * Math.max(Math.abs(x[i]), Math.abs(y[i])) + 3e-8;  // §14: "rounding"; §1.10 relative per element plus a few ulps at 0.1
                 assertTrue(Math.abs(x[i] - y[i]) <= tol, what + ": tensor " + n + "[" + i + "]: " + x[i] + " vs " + y[i]);
             }
         }

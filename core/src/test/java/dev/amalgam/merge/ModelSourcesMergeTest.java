@@ -105,6 +105,8 @@ class ModelSourcesMergeTest {
                         + "\"alpha_pattern\":{\"mlp.up_proj\":2.5},\"use_rslora\":false}",
                 v, Map.of(p + "self_attn.q_proj.lora_A.weight", new long[]{3, 6}, p + "self_attn.q_proj.lora_B.weight", new long[]{6, 3},
                         p + "mlp.up_proj.lora_A.weight", new long[]{5, 6}, p + "mlp.up_proj.lora_B.weight", new long[]{9, 5}));
+        List<String> adapterFiles = listing(f.dir.resolve("lora"));
+        List<String> baseFiles = listing(base);
         Path out = f.merge("merge_method: linear\nmodels:\n  - model: base+lora\n    parameters: {weight: 1.0}\n");
         float[] q = MergeFixture.read(base, "model.layers.0.self_attn.q_proj.weight");
         float[] u = MergeFixture.read(base, "model.layers.0.mlp.up_proj.weight");
@@ -114,8 +116,13 @@ class ModelSourcesMergeTest {
                 MergeFixture.read(out, "model.layers.1.self_attn.q_proj.weight"));
         // The inputs are untouched and no merged copy is written next to them.
         assertArrayEquals(q, MergeFixture.read(base, "model.layers.0.self_attn.q_proj.weight"));
-        try (var s = Files.list(f.dir.resolve("lora"))) {
-            assertEquals(2, s.count());
+        assertEquals(adapterFiles, listing(f.dir.resolve("lora")));
+        assertEquals(baseFiles, listing(base));
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 

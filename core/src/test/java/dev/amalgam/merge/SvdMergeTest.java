@@ -81,7 +81,7 @@ class SvdMergeTest {
         }
         Path out = fx.merge(yaml("tsv_m", 4, ""));
         float[] w = MergeFixture.read(out, "w");
-        for (int i = 0; i < w.length; i++) assertEquals(expected.data()[i], w[i], 1e-5f, "element " + i);
+        for (int i = 0; i < w.length; i++) assertEquals(expected.data()[i], w[i], 1e-5f, "element " + i);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
         // bias: mean of τ = [(0+1+2+3)/4, 1] = [1.5, 1].
         assertArrayEquals(new float[] {1.5f, 1f}, MergeFixture.read(out, "bias"));
     }
@@ -100,7 +100,7 @@ class SvdMergeTest {
                 parameters: {lambda: 0.7}
                 """);
         double d = relativeDifference(MergeFixture.read(tsv, "w"), MergeFixture.read(ta, "w"));
-        assertTrue(d <= 1e-5, "tsv_m vs task_arithmetic: " + d);
+        assertTrue(d <= 1e-5, "tsv_m vs task_arithmetic: " + d);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32 (§14.14)
         assertArrayEquals(MergeFixture.read(ta, "bias"), MergeFixture.read(tsv, "bias"));
     }
 
@@ -110,7 +110,7 @@ class SvdMergeTest {
         Path isoC = fx.merge(yaml("iso_c", 3, "{alpha: 1.3}"));
         Path isoCts = fx.merge(yaml("iso_cts", 3, "{alpha: 1.3, common_space_fraction: 1.0}"));
         double d = relativeDifference(MergeFixture.read(isoCts, "w"), MergeFixture.read(isoC, "w"));
-        assertTrue(d <= 1e-5, "iso_cts(f = 1) vs iso_c: " + d);
+        assertTrue(d <= 1e-5, "iso_cts(f = 1) vs iso_c: " + d);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32 (§14.14)
     }
 
     @Test
@@ -124,14 +124,14 @@ class SvdMergeTest {
 
         Path isoC = fx.merge(yaml("iso_c", 3, "{alpha: 0.5}"));
         double[] outS = JacobiSvd.decompose(new FloatMatrix(8, 5, MergeFixture.read(isoC, "w"))).s();
-        for (double v : outS) assertEquals(0.5 * mean, v, 1e-5 * mean, "iso_c singular values");
+        for (double v : outS) assertEquals(0.5 * mean, v, 1e-5 * mean, "iso_c singular values");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32 (§14.14)
 
         // r = 5, T = 3, f = 0.5: c0 = 2, rint(3/3)·3 = 3, c = 2, n_t = 1: both blocks are used.
         assertEquals(new SvdMethods.IsoCtsSplit(2, 1), SvdMethods.isoCtsSplit(5, 3, 0.5));
         Path isoCts = fx.merge(yaml("iso_cts", 3, "{alpha: 0.5, common_space_fraction: 0.5}"));
         double[] ctsS = JacobiSvd.decompose(new FloatMatrix(8, 5, MergeFixture.read(isoCts, "w"))).s();
-        for (double v : ctsS) assertEquals(ctsS[0], v, 1e-5 * ctsS[0], "iso_cts singular values all equal");
-        assertTrue(Math.abs(ctsS[0] - 0.5 * mean) > 1e-3 * mean, "iso_cts with n_t > 0 differs from iso_c's s̄");
+        for (double v : ctsS) assertEquals(ctsS[0], v, 1e-5 * ctsS[0], "iso_cts singular values all equal");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
+        assertTrue(Math.abs(ctsS[0] - 0.5 * mean) > 1e-3 * mean, "iso_cts with n_t > 0 differs from iso_c's s̄");  // §11.3: well outside §1.10's SVD tolerance
     }
 
     @Test
@@ -167,8 +167,8 @@ class SvdMergeTest {
         writeRandomFamily(4, 6, 3, 650);
         Path out = fx.merge(yaml("tsv_m", 3, ""));
         double[] s = JacobiSvd.decompose(new FloatMatrix(4, 6, MergeFixture.read(out, "w"))).s();
-        assertEquals(0, s[3], 1e-5 * s[0], "σ4 of a T·k = 3 term TSV-M result");
-        assertTrue(s[2] > 1e-2 * s[0]);
+        assertEquals(0, s[3], 1e-5 * s[0], "σ4 of a T·k = 3 term TSV-M result");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
+        assertTrue(s[2] > 1e-2 * s[0]);  // §11.1: clearly nonzero
     }
 
     @Test
@@ -211,15 +211,16 @@ class SvdMergeTest {
     }
 
     @Test
-    void weightsAreNotAParameterOfTheSvdMethods() throws IOException {
+    void weightsHaveNoEffectOnTheSvdMethods() throws IOException {
         writeRandomFamily(3, 3, 1, 900);
-        ConfigException e = assertThrows(ConfigException.class, () -> fx.merge("""
+        MergeReport r = fx.run("""
                 merge_method: tsv_m
                 base_model: base
                 models:
                   - {model: ft1, parameters: {weight: 1.0}}
-                """));
-        assertTrue(e.getMessage().contains("weight"), e.getMessage());
+                """, dir.resolve("out-weights"));
+        assertTrue(r.warnings().stream().anyMatch(w -> w.contains("models[0].parameters.weight") && w.contains("no effect")),
+                r.warnings().toString());
     }
 
     @Test
@@ -232,7 +233,7 @@ class SvdMergeTest {
             MergeReport r = fx.run(y, cpu, "cpu");
             assertEquals("cpu", r.backend());
             double d = relativeDifference(MergeFixture.read(cpu, "w"), MergeFixture.read(ref, "w"));
-            assertTrue(d <= 1e-4, method + ": fast CPU vs reference " + d);
+            assertTrue(d <= 1e-4, method + ": fast CPU vs reference " + d);  // §1.10: relative Frobenius 1e-4
         }
     }
 

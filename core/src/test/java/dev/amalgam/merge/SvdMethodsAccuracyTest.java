@@ -64,7 +64,7 @@ class SvdMethodsAccuracyTest {
             FloatMatrix ref = SvdMethods.tsvM(REF, taus, w -> { });
             double d = relativeFrobenius(fast, ref);
             System.out.printf("tsv_m %dx%d T=%d (seed %d): fast vs reference %.2e%n", sh[0], sh[1], sh[2], seed, d);
-            assertTrue(d <= 1e-5, "tsv_m " + sh[0] + "×" + sh[1] + ": " + d);
+            assertTrue(d <= 1e-5, "tsv_m " + sh[0] + "×" + sh[1] + ": " + d);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
         }
     }
 
@@ -74,8 +74,8 @@ class SvdMethodsAccuracyTest {
         double c = relativeFrobenius(SvdMethods.isoC(FAST, taus), SvdMethods.isoC(REF, taus));
         double cts = relativeFrobenius(SvdMethods.isoCts(FAST, taus, 0.8, w -> { }), SvdMethods.isoCts(REF, taus, 0.8, w -> { }));
         System.out.printf("iso_c %.2e, iso_cts %.2e (80×64, T = 4, seed 6000)%n", c, cts);
-        assertTrue(c <= 1e-5, "iso_c " + c);
-        assertTrue(cts <= 1e-5, "iso_cts " + cts);
+        assertTrue(c <= 1e-5, "iso_c " + c);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
+        assertTrue(cts <= 1e-5, "iso_cts " + cts);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
     }
 
     @Test
@@ -94,7 +94,7 @@ class SvdMethodsAccuracyTest {
         double bound = 0x1p-24 * 2 / (s[95] + s[94]) * 10;
         System.out.printf("blockwise Û: polar vs reference %.2e (bound %.2e)%n", d, bound);
         assertTrue(d <= bound, "blockwise Û: polar differs from the reference by " + d + " > " + bound);
-        assertTrue(SvdTestMatrices.columnOrthogonality(FAST.polar(u)) <= 1e-5);
+        assertTrue(SvdTestMatrices.columnOrthogonality(FAST.polar(u)) <= 1e-5);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
 
         // Q + 1e-6·E with Q orthonormal: σ within 1e-5 of 1, the polar factor within 1e-5 of the reference.
         FloatMatrix q = REF.polar(SvdTestMatrices.gaussian(70, 50, 7001));
@@ -103,9 +103,9 @@ class SvdMethodsAccuracyTest {
         for (int i = 0; i < near.data().length; i++) near.data()[i] += 1e-6f * e.data()[i];
         FloatMatrix p = FAST.polar(near);
         double dn = SvdTestMatrices.maxRelativeDifference(p, REF.polar(near));
-        assertTrue(dn <= 1e-5, "nearly orthonormal: " + dn);
-        assertTrue(SvdTestMatrices.columnOrthogonality(p) <= 1e-6, "nearly orthonormal: orthogonality");
-        assertEquals(0, SvdTestMatrices.maxRelativeDifference(p, q), 2e-5, "polar(Q + 1e-6 E) ≈ Q");
+        assertTrue(dn <= 1e-5, "nearly orthonormal: " + dn);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
+        assertTrue(SvdTestMatrices.columnOrthogonality(p) <= 1e-6, "nearly orthonormal: orthogonality");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
+        assertEquals(0, SvdTestMatrices.maxRelativeDifference(p, q), 2e-5, "polar(Q + 1e-6 E) ≈ Q");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
     }
 
     @Test
@@ -119,17 +119,17 @@ class SvdMethodsAccuracyTest {
             System.arraycopy(uk.data(), i * 32, u.data(), i * 64 + 32, 32);
         }
         FloatMatrix p = FAST.polar(u);
-        assertTrue(SvdTestMatrices.columnOrthogonality(p) <= 1e-5, "orthonormal columns");
+        assertTrue(SvdTestMatrices.columnOrthogonality(p) <= 1e-5, "orthonormal columns");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
         FloatMatrix h = REF.multiplyTransposed(p, u);
         double norm = u.frobenius();
         for (int i = 0; i < 64; i++) {
-            for (int j = 0; j < i; j++) assertEquals(h.get(i, j), h.get(j, i), 1e-5 * norm, "H symmetric at " + i + "," + j);
+            for (int j = 0; j < i; j++) assertEquals(h.get(i, j), h.get(j, i), 1e-5 * norm, "H symmetric at " + i + "," + j);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
         }
         double[] hs = JacobiSvd.decompose(h).s();
         double[] us = JacobiSvd.decompose(u).s();
         // H = PᵀÛ is the PSD factor: its singular values are Û's (√2 on 32 directions, 0 on the rest).
-        for (int i = 0; i < 64; i++) assertEquals(us[i], hs[i], 1e-5, "σ" + i + " of H");
+        for (int i = 0; i < 64; i++) assertEquals(us[i], hs[i], 1e-5, "σ" + i + " of H");  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
         double reconstruct = relativeFrobenius(REF.multiply(p, h), u);
-        assertTrue(reconstruct <= 1e-5, "P·H = Û: " + reconstruct);
+        assertTrue(reconstruct <= 1e-5, "P·H = Û: " + reconstruct);  // §1.10 SVD tolerance (relative Frobenius 1e-4), tightened for float32
     }
 }

@@ -4,7 +4,7 @@ package dev.amalgam.cuda;
 import dev.amalgam.kernel.svd.SvdKernels;
 import dev.amalgam.kernel.svd.SvdKernelsContract;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 
 /**
  * The SVD contract on a real GPU through {@link CudaSvdKernels}. Skipped, with the reason, when no
@@ -18,9 +18,11 @@ class CudaSvdContractTest extends SvdKernelsContract {
 
     static CudaSvdKernels kernels;
 
-    @BeforeAll
-    static void needsAGpu() {
+    /** Per test, so that each one is reported as skipped (with the reason) without a GPU; opened once. */
+    @BeforeEach
+    void needsAGpu() {
         CudaKernelProvider provider = GpuRequirement.usableGpu("CudaSvdContractTest");
+        if (kernels != null) return;
         CudaKernelProvider.Probe p = provider.probe();
         kernels = CudaSvdKernels.open(p.cuda(), p.ordinal());
         System.out.println("CudaSvdContractTest: " + kernels);

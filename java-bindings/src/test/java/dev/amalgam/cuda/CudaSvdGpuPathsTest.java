@@ -17,7 +17,7 @@ import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,9 +31,11 @@ class CudaSvdGpuPathsTest {
     static CudaSvdKernels gpu;
     static CudaKernelProvider.Probe probe;
 
-    @BeforeAll
-    static void needsAGpu() {
+    /** Per test, so that each one is reported as skipped (with the reason) without a GPU; opened once. */
+    @BeforeEach
+    void needsAGpu() {
         CudaKernelProvider provider = GpuRequirement.usableGpu("CudaSvdGpuPathsTest");
+        if (gpu != null) return;
         probe = provider.probe();
         gpu = CudaSvdKernels.open(probe.cuda(), probe.ordinal());
         System.out.println("CudaSvdGpuPathsTest: " + gpu);

@@ -90,7 +90,7 @@ class CliBehaviourTest {
         var first = json.get("tensors").get(0);
         assertEquals("lm_head.weight", first.get("name").asText());
         assertEquals("merged", first.get("action").asText());
-        assertEquals(0.3, first.get("keptDensity").asDouble(), 1e-9);
+        assertEquals(0.3, first.get("keptDensity").asDouble(), 1e-9);  // §1.3: double arithmetic, rounding only
         assertTrue(first.get("signConflicts").asLong() > 0);
     }
 
@@ -116,7 +116,7 @@ class CliBehaviourTest {
         assertEquals(478_336, 2 * ELEMENTS);
         assertEquals(245_760, 4 * 3 * LARGEST);
         assertTrue(lines.contains("output size: 467.1 KiB"), r.all());
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("expected peak memory: 240.0 KiB off-heap scratch")), r.all());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("expected peak memory: 400.0 KiB off-heap (scratch + one staging buffer per input)")), r.all());
         assertEquals("dry run: config and headers are valid; nothing was written", lines.getLast());
         assertFalse(Files.exists(out));
         assertEquals(before, OutputFolders.entries(work), "no temp folder, no output");
@@ -161,18 +161,18 @@ class CliBehaviourTest {
     /** Each bad config: its file, the YAML key the message must name, and a phrase of the message. */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            unknown-key      | slices                     | unknown key `slices`
+            unknown-key      | slicez                     | did you mean `slices`?
             unknown-param    | models[0].parameters.densty | unknown parameter `densty`
             duplicate-model  | models[1].model            | is listed twice
-            unknown-method   | merge_method               | unknown merge_method `arcee_fusion`
+            unknown-method   | merge_method               | unknown merge_method `arcee_fuzion`
             misspelt-entry   | models[0].modle            | unknown key `modle`
             """)
     void configErrorsExitOneWithAOneLineMessageNamingTheKey(String name, String key, String phrase) throws IOException {
         String yaml = switch (name) {
-            case "unknown-key" -> "merge_method: ties\nbase_model: family/base\nslices: []\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
+            case "unknown-key" -> "merge_method: ties\nbase_model: family/base\nslicez: []\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
             case "unknown-param" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0, densty: 0.5}\n";
             case "duplicate-model" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n  - model: family/ft-1\n    parameters: {weight: 0.5}\n";
-            case "unknown-method" -> "merge_method: arcee_fusion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
+            case "unknown-method" -> "merge_method: arcee_fuzion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
             case "misspelt-entry" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - modle: family/ft-1\n    parameters: {weight: 1.0}\n";
             default -> throw new IllegalArgumentException(name);
         };
@@ -191,7 +191,7 @@ class CliBehaviourTest {
 
     @Test
     void verboseAddsTheStackTrace() throws IOException {
-        Path cfg = config("verbose.yaml", "merge_method: arcee_fusion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n");
+        Path cfg = config("verbose.yaml", "merge_method: arcee_fuzion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n");
         Cli.Result r = Cli.run("merge", cfg, out("verbose"), "--verbose");
         assertEquals(1, r.exitCode(), r.all());
         assertTrue(r.err().contains("\tat dev.amalgam.config."), r.all());
@@ -237,11 +237,20 @@ class CliBehaviourTest {
         assertEquals(List.of("keep.txt"), OutputFolders.entries(out));
         assertEquals(List.of(), ChildJvm.leftovers(work, "existing"));
 
-        Cli.Result forced = Cli.run("merge", examples.resolve("ties.yaml"), out, "--force");
+        // --force replaces only an earlier output (issue 11): a folder of other files stays.
+        Cli.Result foreign = Cli.run("merge", examples.resolve("ties.yaml"), out, "--force");
+        assertEquals(1, foreign.exitCode(), foreign.all());
+        assertTrue(foreign.err().contains("refusing to replace it"), foreign.all());
+        assertEquals("precious", Files.readString(keep));
+
+        Path earlier = out("earlier");
+        assertEquals(0, Cli.run("merge", examples.resolve("linear.yaml"), earlier).exitCode());
+        Path stale = Files.writeString(earlier.resolve("stale.txt"), "from the earlier run");
+        Cli.Result forced = Cli.run("merge", examples.resolve("ties.yaml"), earlier, "--force");
         assertEquals(0, forced.exitCode(), forced.all());
-        assertFalse(Files.exists(keep), "replaced, not merged into");
-        assertTrue(Files.isRegularFile(out.resolve("model.safetensors")));
-        assertEquals(List.of(), ChildJvm.leftovers(work, "existing"), "the old folder is deleted after the swap");
+        assertFalse(Files.exists(stale), "replaced, not merged into");
+        assertTrue(Files.isRegularFile(earlier.resolve("model.safetensors")));
+        assertEquals(List.of(), ChildJvm.leftovers(work, "earlier"), "the old folder is deleted after the swap");
     }
 
     @Test
@@ -295,7 +304,8 @@ class CliBehaviourTest {
         Path out = out("extras");
         assertEquals(0, Cli.run("merge", examples.resolve("task_arithmetic.yaml"), out).exitCode());
         Path base = examples.resolve("family/base");
-        assertEquals(List.of("config.json", "model.safetensors", "tokenizer_config.json"), OutputFolders.entries(out));
+        assertEquals(List.of(".amalgam-output", "README.md", "config.json", "mergekit_config.yml", "model.safetensors",
+                "tokenizer_config.json"), OutputFolders.entries(out));
         assertArrayEquals(Files.readAllBytes(base.resolve("config.json")), Files.readAllBytes(out.resolve("config.json")));
         assertArrayEquals(Files.readAllBytes(base.resolve("tokenizer_config.json")), Files.readAllBytes(out.resolve("tokenizer_config.json")));
 

@@ -186,6 +186,19 @@ class MoreConfigsMatchOracleTest {
                           - model: one/ft-2
                             parameters: {weight: [1.0, 0.5, 0.25]}
                         """, ""),
+                Arguments.of("dare_linear, base listed between the models: ft-3 is task 2 but model index 3", """
+                        merge_method: dare_linear
+                        base_model: small/base
+                        models:
+                          - model: small/ft-1
+                            parameters: {weight: 0.5, density: 0.4}
+                          - model: small/ft-2
+                            parameters: {weight: 1.0, density: 0.6}
+                          - model: small/base
+                          - model: small/ft-3
+                            parameters: {weight: 1.0, density: 0.5}
+                        parameters: {random_seed: 31337}
+                        """, ""),
                 Arguments.of("dare_linear with l1 rescale over tensors of several L1 blocks (F16)", """
                         merge_method: dare_linear
                         base_model: blocks/base

@@ -1,6 +1,6 @@
 package dev.amalgam.it;
 
-import dev.amalgam.random.BernoulliMask;
+import dev.amalgam.random.PhiloxOracle;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,8 +14,8 @@ import java.util.Map;
  * straight from the spec (§1.4–§1.9, §3–§7) on {@code float[]} arrays, to check the product's
  * outputs bit for bit.
  *
- * <p>Implementation notes. Nothing here is shared with the production kernels except the Philox
- * draw ({@link BernoulliMask#draw}, pinned by the spec's known answers). In particular:
+ * <p>Implementation notes. Nothing here is shared with the production kernels; the Philox draws
+ * come from the tests' own {@link PhiloxOracle} (checked against the spec's known answers). In particular:
  * <ul>
  *   <li>the magnitude trim SORTS all indices by (|x| key descending, index ascending) and keeps
  *       a prefix of ranks; production uses a radix select with a tie budget;</li>
@@ -183,10 +183,9 @@ final class NaiveMergeOracle {
             }
             case DARE -> {
                 if (density >= 1) return null;
-                long bound = density > 0 ? (long) Math.ceil(density * 16777216.0) : 0;
-                BernoulliMask mask = new BernoulliMask(seed, task.modelIndex(), fnv1a32(tensor));
+                long h = fnv1a32(tensor) & 0xFFFF_FFFFL;
                 boolean[] keep = new boolean[n];
-                for (int i = 0; i < n; i++) keep[i] = mask.draw(i) < bound;
+                for (int i = 0; i < n; i++) keep[i] = PhiloxOracle.keepFast(seed, task.modelIndex(), h, i, density);  // u < p (§1.9)
                 return keep;
             }
         }

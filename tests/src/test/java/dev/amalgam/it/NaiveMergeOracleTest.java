@@ -161,7 +161,7 @@ class NaiveMergeOracleTest {
             after += Math.abs(v);
             if (v != 0) kept++;
         }
-        assertEquals(l1, after, l1 * 1e-6, "L1 norm kept");
+        assertEquals(l1, after, l1 * 1e-6, "L1 norm kept");  // §1.10 relative 1e-6 per element (§14.11: l1 rescale preserves the norm)
         assertTrue(kept > 0.35 * n && kept < 0.45 * n, "kept " + kept);
 
         NaiveMergeOracle.Global inv = new NaiveMergeOracle.Global(false, 1.0, true, "inverse_density", "sum", 11);

@@ -65,7 +65,7 @@ class SvdExamplesTest {
                     diff += (x[i] - y[i]) * (double) (x[i] - y[i]);
                     norm += x[i] * (double) x[i];
                 }
-                assertTrue(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm) + 1e-12,
+                assertTrue(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm) + 1e-12,  // §1.10: relative Frobenius 1e-4
                         what + ": " + t.name() + " relative Frobenius difference " + Math.sqrt(diff / Math.max(norm, 1e-300)));
             }
         }

@@ -19,7 +19,7 @@ public final class CpuPools {
 
     /** Created on first use, so a JVM that never runs the CPU kernels starts no threads. */
     private static final class Default {
-        static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+        static final ForkJoinPool POOL = new ForkJoinPool(FastCpuKernelProvider.threads());
     }
 
     private CpuPools() {

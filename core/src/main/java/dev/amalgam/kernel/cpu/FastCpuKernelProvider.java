@@ -45,4 +45,10 @@ public final class FastCpuKernelProvider implements KernelProvider {
     public KernelBackend open() {
         return new FastCpuKernels();
     }
+
+    /** CPU kernel threads: {@code -Damalgam.threads=N} (mergekit's {@code -j}), else every core. */
+    static int threads() {
+        int n = Integer.getInteger("amalgam.threads", 0);
+        return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+    }
 }

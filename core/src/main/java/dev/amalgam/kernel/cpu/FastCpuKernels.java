@@ -19,7 +19,8 @@ import java.util.List;
  * from their (usually memory-mapped) segments. Results never depend on the thread count or the
  * schedule: selections are functions of merged histogram counts, trims take ties in flat order
  * through the {@link TieLedger}, reductions combine per-chunk values in chunk order. Scratch is
- * per worker, made once per call. See {@link GtaKernel}, {@link SelectionKernel}, {@link LinearKernel}.
+ * per worker, made once per call. See {@link GtaKernel}, {@link SelectionKernel}, {@link LinearKernel}, {@link GramKernel},
+ * {@link CombineKernel}.
  */
 public final class FastCpuKernels implements KernelBackend {
 
@@ -52,6 +53,31 @@ public final class FastCpuKernels implements KernelBackend {
     @Override
     public LinearResult linear(LinearPass pass) {
         return LinearKernel.run(pass);
+    }
+
+    @Override
+    public dev.amalgam.kernel.GramResult gram(dev.amalgam.kernel.GramPass pass) {
+        return GramKernel.run(pass);
+    }
+
+    @Override
+    public LinearResult combine(dev.amalgam.kernel.CombinePass pass) {
+        return CombineKernel.run(pass);
+    }
+
+    @Override
+    public LinearResult nearswap(dev.amalgam.kernel.NearswapPass pass) {
+        return ElementwiseKernels.nearswap(pass);
+    }
+
+    @Override
+    public dev.amalgam.kernel.RamPass.Overlap ramOverlap(dev.amalgam.kernel.RamPass pass) {
+        return ElementwiseKernels.ramOverlap(pass);
+    }
+
+    @Override
+    public LinearResult ram(dev.amalgam.kernel.RamPass pass) {
+        return ElementwiseKernels.ram(pass);
     }
 
     /** Gram-side eigensolver SVDs, vectorized GEMMs, batches spread over the cores. */

@@ -36,7 +36,7 @@ class DenseKernelsTest {
                         for (int l = 0; l < k; l++) s += a[aOff + i * lda + l] * b[bOff + l * ldb + j];
                         double old = before[cOff + i * ldc + j];
                         double want = mode == DenseKernels.SET ? s : mode == DenseKernels.ADD ? old + s : old - s;
-                        assertEquals(want, c[cOff + i * ldc + j], 1e-12 * Math.sqrt(k) * 10,
+                        assertEquals(want, c[cOff + i * ldc + j], 1e-12 * Math.sqrt(k) * 10,  // §1.3: double arithmetic, rounding only (products for §11 SVDs)
                                 "mode " + mode + " " + m + "×" + k + "×" + n + " at " + i + "," + j);
                     }
                     // Padding between rows is untouched.
@@ -80,7 +80,7 @@ class DenseKernelsTest {
                         s += (double) a[i * k + l] * b[l * n + j];
                         mag += Math.abs((double) a[i * k + l] * b[l * n + j]);
                     }
-                    assertEquals(s, c[i * n + j], 1e-6 * mag + 1e-30, m + "×" + k + "×" + n + " at " + i + "," + j);
+                    assertEquals(s, c[i * n + j], 1e-6 * mag + 1e-30, m + "×" + k + "×" + n + " at " + i + "," + j);  // §1.10 relative 1e-6 per element
                 }
             }
         }

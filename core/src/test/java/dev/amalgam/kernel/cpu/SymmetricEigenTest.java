@@ -55,11 +55,11 @@ class SymmetricEigenTest {
         for (int n : new int[] {1, 2, 3, 31, 32, 33, 34, 65, 150}) {
             double[] a = symmetric(n, 1000 + n);
             SymmetricEigen.Result res = SymmetricEigen.top(a.clone(), n, n);
-            check("symmetric " + n + " seed " + (1000 + n), a, n, res, n, 1e-14, 1e-10);
+            check("symmetric " + n + " seed " + (1000 + n), a, n, res, n, 1e-14, 1e-10);  // §1.3: double arithmetic, rounding only (eigenvalues for §11 SVDs)
             double trace = 0, sum = 0;
             for (int i = 0; i < n; i++) trace += a[i * n + i];
             for (double v : res.values()) sum += v;
-            assertEquals(trace, sum, 1e-10 * n, "trace of " + n);
+            assertEquals(trace, sum, 1e-10 * n, "trace of " + n);  // §1.3: double arithmetic, rounding only
         }
     }
 
@@ -74,15 +74,15 @@ class SymmetricEigenTest {
         double[] g = DenseKernels.gramFlat(xd, 90, 70);
         double[] ref = JacobiSvd.decompose(x).s();
         SymmetricEigen.Result all = SymmetricEigen.top(g.clone(), 70, 70);
-        check("gram 90×70", g, 70, all, 70, 1e-14, 1e-8);
-        for (int i = 0; i < 70; i++) assertEquals(ref[i] * ref[i], all.values()[i], 1e-13 * ref[0] * ref[0], "λ" + i);
+        check("gram 90×70", g, 70, all, 70, 1e-14, 1e-8);  // §1.3: double arithmetic, rounding only
+        for (int i = 0; i < 70; i++) assertEquals(ref[i] * ref[i], all.values()[i], 1e-13 * ref[0] * ref[0], "λ" + i);  // §1.3: double arithmetic, rounding only
         // The top 9 alone: the same values, the same vectors up to sign.
         SymmetricEigen.Result top = SymmetricEigen.top(g.clone(), 70, 9);
-        check("gram 90×70 top 9", g, 70, top, 9, 1e-14, 1e-8);
+        check("gram 90×70 top 9", g, 70, top, 9, 1e-14, 1e-8);  // §1.3: double arithmetic, rounding only
         for (int l = 0; l < 9; l++) {
-            assertEquals(all.values()[l], top.values()[l], 1e-14 * all.values()[0]);
+            assertEquals(all.values()[l], top.values()[l], 1e-14 * all.values()[0]);  // §1.3: double arithmetic, rounding only
             double c = Math.abs(DenseKernels.dot(all.vectors()[l], top.vectors()[l], 70));
-            assertEquals(1, c, 1e-9, "vector " + l);
+            assertEquals(1, c, 1e-9, "vector " + l);  // §1.3: double arithmetic, rounding only
         }
     }
 
@@ -95,7 +95,7 @@ class SymmetricEigenTest {
         for (int i = 0; i < n; i++) {
             for (int j = 0; j <= i; j++) near[i * n + j] = near[j * n + i] = (i == j ? 1 : 0) + 1e-9 * r.nextGaussian();
         }
-        check("I + 1e-9 E", near, n, SymmetricEigen.top(near.clone(), n, n), n, 1e-14, 1e-10);
+        check("I + 1e-9 E", near, n, SymmetricEigen.top(near.clone(), n, n), n, 1e-14, 1e-10);  // §1.3: double arithmetic, rounding only (eigenvalues for §11 SVDs)
         // Q·diag(3,3,3,2,2,0,…,0)·Qᵀ: repeated and zero eigenvalues (rank 5).
         FloatMatrix q = SvdTestMatrices.gaussian(n, 5, 2003);
         double[] w = {3, 3, 3, 2, 2};
@@ -110,16 +110,16 @@ class SymmetricEigenTest {
         }
         for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) a[i * n + j] = a[j * n + i];
         SymmetricEigen.Result res = SymmetricEigen.top(a.clone(), n, n);
-        check("rank 5, repeated", a, n, res, n, 1e-14, 1e-10);
-        for (int l = 0; l < 5; l++) assertEquals(w[l], res.values()[l], 1e-13);
-        for (int l = 5; l < n; l++) assertEquals(0, res.values()[l], 1e-13);
+        check("rank 5, repeated", a, n, res, n, 1e-14, 1e-10);  // §1.3: double arithmetic, rounding only (eigenvalues for §11 SVDs)
+        for (int l = 0; l < 5; l++) assertEquals(w[l], res.values()[l], 1e-13);  // §1.3: double arithmetic, rounding only
+        for (int l = 5; l < n; l++) assertEquals(0, res.values()[l], 1e-13);  // §1.3: double arithmetic, rounding only
         // Diagonal: the tridiagonal splits into 1×1 blocks; the zero matrix.
         double[] diag = new double[n * n];
         for (int i = 0; i < n; i++) diag[i * n + i] = (i * 7919) % 13 - 6;
         SymmetricEigen.Result dres = SymmetricEigen.top(diag.clone(), n, 10);
         check("diagonal", diag, n, dres, 10, 0, 0);
         assertEquals(6, dres.values()[0]);
-        check("zero", new double[n * n], n, SymmetricEigen.top(new double[n * n], n, n), n, 0, 1e-15);
+        check("zero", new double[n * n], n, SymmetricEigen.top(new double[n * n], n, n), n, 0, 1e-15);  // §1.3: double arithmetic, rounding only
     }
 
     @Test

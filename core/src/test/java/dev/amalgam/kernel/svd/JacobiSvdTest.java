@@ -15,17 +15,17 @@ class JacobiSvdTest {
     @Test
     void handComputedSingularValues() {
         // diag(3, 4): σ = 4, 3.
-        assertArrayEquals(new double[] {4, 3}, JacobiSvd.decompose(FloatMatrix.of(new float[] {3, 0}, new float[] {0, 4})).s(), 1e-12);
+        assertArrayEquals(new double[] {4, 3}, JacobiSvd.decompose(FloatMatrix.of(new float[] {3, 0}, new float[] {0, 4})).s(), 1e-12);  // §1.3: double arithmetic, rounding only
         // [[1, 1], [0, 0]]: rank 1, σ = √2, 0.
-        assertArrayEquals(new double[] {Math.sqrt(2), 0}, JacobiSvd.decompose(FloatMatrix.of(new float[] {1, 1}, new float[] {0, 0})).s(), 1e-12);
+        assertArrayEquals(new double[] {Math.sqrt(2), 0}, JacobiSvd.decompose(FloatMatrix.of(new float[] {1, 1}, new float[] {0, 0})).s(), 1e-12);  // §1.3: double arithmetic, rounding only
         // [[3, 0], [4, 5]]: AᵀA = [[25, 20], [20, 25]] → σ² = 45, 5.
         assertArrayEquals(new double[] {Math.sqrt(45), Math.sqrt(5)},
-                JacobiSvd.decompose(FloatMatrix.of(new float[] {3, 0}, new float[] {4, 5})).s(), 1e-12);
+                JacobiSvd.decompose(FloatMatrix.of(new float[] {3, 0}, new float[] {4, 5})).s(), 1e-12);  // §1.3: double arithmetic, rounding only
         // A row vector: σ = its norm, Vh = it normalized.
         Svd row = JacobiSvd.decompose(FloatMatrix.of(new float[] {3, 4})).toSvd();
-        assertArrayEquals(new double[] {5}, row.s(), 1e-12);
-        assertEquals(0.6f, Math.abs(row.vh().get(0, 0)), 1e-7f);
-        assertEquals(0.8f, Math.abs(row.vh().get(0, 1)), 1e-7f);
+        assertArrayEquals(new double[] {5}, row.s(), 1e-12);  // §1.3: double arithmetic, rounding only
+        assertEquals(0.6f, Math.abs(row.vh().get(0, 0)), 1e-7f);  // §1.3: float32 storage of a double result
+        assertEquals(0.8f, Math.abs(row.vh().get(0, 1)), 1e-7f);  // §1.3: float32 storage
     }
 
     @Test
@@ -45,8 +45,8 @@ class JacobiSvdTest {
     void zeroMatrixHasZeroSingularValuesAndOrthonormalFactors() {
         Svd svd = JacobiSvd.decompose(FloatMatrix.zeros(4, 3)).toSvd();
         assertArrayEquals(new double[] {0, 0, 0}, svd.s());
-        assertTrue(SvdTestMatrices.columnOrthogonality(svd.u()) < 1e-12);
-        assertTrue(SvdTestMatrices.rowOrthogonality(svd.vh()) < 1e-12);
+        assertTrue(SvdTestMatrices.columnOrthogonality(svd.u()) < 1e-12);  // §1.3: double arithmetic, rounding only
+        assertTrue(SvdTestMatrices.rowOrthogonality(svd.vh()) < 1e-12);  // §1.3: double arithmetic, rounding only
     }
 
     @Test
@@ -62,7 +62,7 @@ class JacobiSvdTest {
             java.util.Arrays.sort(s);
             double[] ours = JacobiSvd.decompose(a).s();
             for (int i = 0; i < ours.length; i++) {
-                assertEquals(s[s.length - 1 - i], ours[i], 1e-12 * s[s.length - 1], "seed " + seed + " σ" + i);
+                assertEquals(s[s.length - 1 - i], ours[i], 1e-12 * s[s.length - 1], "seed " + seed + " σ" + i);  // §1.3: double arithmetic, rounding only
             }
         }
     }

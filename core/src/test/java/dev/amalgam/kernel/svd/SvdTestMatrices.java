@@ -25,22 +25,44 @@ public final class SvdTestMatrices {
 
     /** A product of Gaussian rows×rank and rank×cols factors: rank exactly {@code rank} (generically). */
     public static FloatMatrix lowRank(int rows, int cols, int rank, long seed) {
-        return ReferenceSvdKernels.INSTANCE.multiply(gaussian(rows, rank, seed), gaussian(rank, cols, seed + 1));
+        return SvdOracle.toFloat(SvdOracle.multiply(gaussian(rows, rank, seed), gaussian(rank, cols, seed + 1)));
     }
 
-    /** U·diag(s)·Vh with random orthonormal U, V: prescribed singular values. */
+    /** U·diag(s)·Vh with random orthonormal U, V (Gram–Schmidt in double, not an SVD): prescribed singular values. */
     public static FloatMatrix withSingularValues(int rows, int cols, double[] s, long seed) {
-        JacobiSvd.DoubleSvd left = JacobiSvd.decompose(gaussian(rows, s.length, seed));
-        JacobiSvd.DoubleSvd right = JacobiSvd.decompose(gaussian(s.length, cols, seed + 1));
+        double[][] u = orthonormalColumns(rows, s.length, seed);
+        double[][] v = orthonormalColumns(cols, s.length, seed + 1);
         FloatMatrix out = FloatMatrix.zeros(rows, cols);
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
                 double sum = 0;
-                for (int l = 0; l < s.length; l++) sum += left.left()[l][i] * s[l] * right.right()[l][j];
+                for (int l = 0; l < s.length; l++) sum += u[i][l] * s[l] * v[j][l];
                 out.set(i, j, (float) sum);
             }
         }
         return out;
+    }
+
+    /** n×k with orthonormal columns: modified Gram–Schmidt, twice, on Gaussian columns. */
+    static double[][] orthonormalColumns(int n, int k, long seed) {
+        if (k > n) throw new IllegalArgumentException(k + " orthonormal columns in dimension " + n);
+        Random r = new Random(seed);
+        double[][] q = new double[n][k];
+        for (int i = 0; i < n; i++) for (int j = 0; j < k; j++) q[i][j] = r.nextGaussian();
+        for (int pass = 0; pass < 2; pass++) {
+            for (int j = 0; j < k; j++) {
+                for (int p = 0; p < j; p++) {
+                    double d = 0;
+                    for (int i = 0; i < n; i++) d += q[i][p] * q[i][j];
+                    for (int i = 0; i < n; i++) q[i][j] -= d * q[i][p];
+                }
+                double norm = 0;
+                for (int i = 0; i < n; i++) norm += q[i][j] * q[i][j];
+                norm = Math.sqrt(norm);
+                for (int i = 0; i < n; i++) q[i][j] /= norm;
+            }
+        }
+        return q;
     }
 
     /** ‖A − U·diag(S)·Vh‖_F / ‖A‖_F computed in double (0/0 = 0). */
