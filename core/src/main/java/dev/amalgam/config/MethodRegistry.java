@@ -1,5 +1,6 @@
 package dev.amalgam.config;
 
+import dev.amalgam.merge.LiteratureMergers;
 import dev.amalgam.merge.Mergers;
 import dev.amalgam.merge.GtaMerger;
 import dev.amalgam.merge.LinearMerger;
@@ -113,7 +114,7 @@ public final class MethodRegistry {
         }
         for (String name : List.of("della", "della_linear")) {
             boolean elects = name.equals("della");
-            Def d = gta(name, null)
+            Def d = gta(name, null).merger(LiteratureMergers::della)
                     .p(weightReq, density(1.0), ParamSpec.number("epsilon", 0.15).perModelScope(),
                             ParamSpec.bool("normalize", elects), ParamSpec.bool("rescale", true), lambda);
             if (elects) d.p(consensus);

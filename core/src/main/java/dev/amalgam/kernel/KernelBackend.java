@@ -44,6 +44,14 @@ public interface KernelBackend extends AutoCloseable {
         return ReferenceReductions.combine(pass);
     }
 
+    /**
+     * {@code della}/{@code della_linear} of one tensor (§8); bit for bit {@link ReferenceDella},
+     * which the default runs on the host.
+     */
+    default GtaResult della(DellaPass pass) {
+        return ReferenceDella.run(pass);
+    }
+
     /** {@code nearswap} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
     default LinearResult nearswap(NearswapPass pass) {
         return ReferenceElementwise.nearswap(pass);

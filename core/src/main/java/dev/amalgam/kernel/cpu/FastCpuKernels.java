@@ -66,6 +66,11 @@ public final class FastCpuKernels implements KernelBackend {
     }
 
     @Override
+    public GtaResult della(dev.amalgam.kernel.DellaPass pass) {
+        return DellaKernel.run(pass);
+    }
+
+    @Override
     public LinearResult nearswap(dev.amalgam.kernel.NearswapPass pass) {
         return ElementwiseKernels.nearswap(pass);
     }
