@@ -64,7 +64,7 @@ class DellaKernelTest {
 
     @Test
     void rankDefinitionOnTies() {
-        // |−0.0| = |+0.0|: equal keys, the higher position ranks lower; 3 is the largest.
+        // Equal keys (0.5/−0.5, −0.0/+0.0): the higher position ranks lower; 3 is the largest.
         assertArrayEquals(new long[] {4, 2, 1, 5, 3}, ReferenceDella.ranks(new float[] {0.5f, -0.0f, 0.0f, 3f, -0.5f}));
     }
 
