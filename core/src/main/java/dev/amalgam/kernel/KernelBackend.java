@@ -52,6 +52,11 @@ public interface KernelBackend extends AutoCloseable {
         return ReferenceDella.run(pass);
     }
 
+    /** {@code sce} of one tensor (§9); bit for bit {@link ReferenceSce}, which the default runs on the host. */
+    default ScePass.Result sce(ScePass pass) {
+        return ReferenceSce.run(pass);
+    }
+
     /** {@code nearswap} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
     default LinearResult nearswap(NearswapPass pass) {
         return ReferenceElementwise.nearswap(pass);

@@ -15,4 +15,9 @@ public final class LiteratureMergers {
     public static TensorMerger della(MethodSpec method) {
         return new DellaMerger(method);
     }
+
+    /** {@code sce}. */
+    public static TensorMerger sce(MethodSpec method) {
+        return new SceMerger();
+    }
 }

@@ -71,6 +71,11 @@ public final class FastCpuKernels implements KernelBackend {
     }
 
     @Override
+    public dev.amalgam.kernel.ScePass.Result sce(dev.amalgam.kernel.ScePass pass) {
+        return SceKernel.run(pass);
+    }
+
+    @Override
     public LinearResult nearswap(dev.amalgam.kernel.NearswapPass pass) {
         return ElementwiseKernels.nearswap(pass);
     }
