@@ -65,7 +65,7 @@ public final class ReferenceSce {
                     denominator += erased;
                 }
                 if (conflict) conflicts++;
-                float r = base.getFloat(i) + merged / Math.max(denominator, 1e-6f);
+                float r = base.getFloat(i) + (merged / Math.max(denominator, 1e-6f)) * pass.scale();
                 pass.out().setFloat(i, r);
                 if (!Float.isFinite(pass.out().getFloat(i))) nonFinite++;
             }

@@ -16,10 +16,12 @@ import java.util.List;
  * @param base           θ0
  * @param models         θ_1..θ_N (N ≥ 1)
  * @param selectTopk     in (0, 1) for the variance selection, ≥ 1 for none
+ * @param scale          multiplies the merged Δ before θ0 is added (LiNeS, §13.3; 1 = none)
  * @param out            output (F32/F16/BF16)
  * @param allowNonfinite whether NaN/Inf are allowed
  */
-public record ScePass(String tensorName, Tensor base, List<Tensor> models, double selectTopk, Tensor out, boolean allowNonfinite) {
+public record ScePass(String tensorName, Tensor base, List<Tensor> models, double selectTopk, float scale, Tensor out,
+                      boolean allowNonfinite) {
 
     public ScePass {
         models = List.copyOf(models);

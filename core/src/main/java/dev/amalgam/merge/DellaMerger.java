@@ -74,7 +74,7 @@ final class DellaMerger implements TensorMerger {
             ConsensusMethod consensus = !method.electsSigns() ? ConsensusMethod.NONE
                     : "count".equals(p.string("consensus_method", null, name, layerT)) ? ConsensusMethod.COUNT : ConsensusMethod.SUM;
             GtaResult r = ctx.backend().della(new DellaPass(name, base, models, indices, weights, densities, epsilons, rescale,
-                    ctx.seed(), consensus, p.bool("normalize", null, name, layerT), (float) p.number("lambda", null, name, layerT),
+                    ctx.seed(), consensus, p.bool("normalize", null, name, layerT), (float) (p.number("lambda", null, name, layerT) * Lines.scale(entry, ctx)),
                     out, ctx.allowNonfinite()));
             GtaResults.check(r, entry, ctx);
             double kept = 0;

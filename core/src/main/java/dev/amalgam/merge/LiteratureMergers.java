@@ -16,6 +16,11 @@ public final class LiteratureMergers {
         return new DellaMerger(method);
     }
 
+    /** {@code consensus_ta} or {@code consensus_ties} (trims when the method declares {@code density_scope}). */
+    public static TensorMerger consensus(MethodSpec method) {
+        return new ConsensusMerger(method);
+    }
+
     /** {@code sce}. */
     public static TensorMerger sce(MethodSpec method) {
         return new SceMerger();

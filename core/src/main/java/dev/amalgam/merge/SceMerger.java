@@ -42,7 +42,7 @@ final class SceMerger implements TensorMerger {
                 }
                 return new TensorReport(name, "merged", n, 0, 0, System.nanoTime() - start);
             }
-            ScePass.Result r = ctx.backend().sce(new ScePass(name, base, models, topk, out, ctx.allowNonfinite()));
+            ScePass.Result r = ctx.backend().sce(new ScePass(name, base, models, topk, (float) Lines.scale(entry, ctx), out, ctx.allowNonfinite()));
             GtaResults.check(new dev.amalgam.kernel.GtaResult(new long[0], new long[0], 0, r.nonFiniteInput(), r.nonFiniteOutputs()),
                     entry, ctx);
             if (r.selected() == 0) {

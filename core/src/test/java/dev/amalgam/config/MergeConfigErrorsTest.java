@@ -296,8 +296,9 @@ class MergeConfigErrorsTest {
     }
 
     @Test
-    void linesIsNotAvailableYet() {
-        assertRejected(ties("parameters: {lines: {alpha: 0.5, beta: 0.5}}\n"), "parameters.lines", "not available yet");
+    void linesTakesOnlyAlphaAndBeta() {
+        assertRejected(ties("parameters: {lines: {alpha: 0.5, gamma: 0.5}}\n"), "parameters.lines", "unknown key `gamma`");
+        assertRejected(ties("parameters: {lines: [0.5, 0.5]}\n"), "parameters.lines", "must be a mapping");
     }
 
     @Test

@@ -76,6 +76,16 @@ public final class FastCpuKernels implements KernelBackend {
     }
 
     @Override
+    public long[] taskVector(dev.amalgam.kernel.TauPass pass) {
+        return TallKernel.tau(pass);
+    }
+
+    @Override
+    public dev.amalgam.kernel.TallPass.Result tallMasks(dev.amalgam.kernel.TallPass pass) {
+        return TallKernel.masks(pass);
+    }
+
+    @Override
     public LinearResult nearswap(dev.amalgam.kernel.NearswapPass pass) {
         return ElementwiseKernels.nearswap(pass);
     }

@@ -156,7 +156,7 @@ final class SceKernel {
                         denominator += erased;
                     }
                     if (conflict) conflicts[c]++;
-                    pass.out().setFloat(i, base.getFloat(i) + merged / Math.max(denominator, 1e-6f));
+                    pass.out().setFloat(i, base.getFloat(i) + (merged / Math.max(denominator, 1e-6f)) * pass.scale());
                     if (!Float.isFinite(pass.out().getFloat(i))) nonFinite[c]++;
                 }
             });

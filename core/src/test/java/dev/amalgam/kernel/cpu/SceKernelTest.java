@@ -31,8 +31,8 @@ class SceKernelTest {
                     for (int m = 0; m < t; m++) models.add(KernelTestData.randomModel("s", DType.BF16, base, style, rnd));
                     for (double topk : new double[] {1.0, 0.5, 0.1, 0.013}) {
                         Tensor a = KernelTestData.allocate("s", DType.F32, n), b = KernelTestData.allocate("s", DType.F32, n);
-                        ScePass.Result ra = new ReferenceKernels().sce(new ScePass("s", base, models, topk, a, false));
-                        ScePass.Result rb = new FastCpuKernels().sce(new ScePass("s", base, models, topk, b, false));
+                        ScePass.Result ra = new ReferenceKernels().sce(new ScePass("s", base, models, topk, 1f, a, false));
+                        ScePass.Result rb = new FastCpuKernels().sce(new ScePass("s", base, models, topk, 1f, b, false));
                         String ctx = n + " " + style + " t=" + t + " topk=" + topk;
                         KernelTestData.assertSameBits(a, b, ctx);
                         assertEquals(ra.selected(), rb.selected(), ctx);
@@ -108,7 +108,7 @@ class SceKernelTest {
             for (float[] v : x) models.add(KernelTestData.of("s", DType.F32, v));
             for (var backend : List.of(new ReferenceKernels(), new FastCpuKernels())) {
                 Tensor out = KernelTestData.allocate("s", DType.F32, n);
-                backend.sce(new ScePass("s", b, models, topk, out, false));
+                backend.sce(new ScePass("s", b, models, topk, 1f, out, false));
                 for (int i = 0; i < n; i++) {
                     assertEquals(expected[i], out.getFloat(i), 1e-6 * Math.max(1, Math.abs(expected[i])), backend.name() + " " + topk + " i " + i);
                 }
@@ -124,11 +124,11 @@ class SceKernelTest {
         Tensor y = KernelTestData.of("s", DType.F32, 1f, 2f, 3f, 4f);
         for (var backend : List.of(new ReferenceKernels(), new FastCpuKernels())) {
             Tensor out = KernelTestData.allocate("s", DType.F32, 4);
-            ScePass.Result r = backend.sce(new ScePass("s", base, List.of(x, y), 0.4, out, false));
+            ScePass.Result r = backend.sce(new ScePass("s", base, List.of(x, y), 0.4, 1f, out, false));
             assertEquals(0, r.selected());
             assertArrayEquals(new float[] {1f, 2f, 3f, 4f}, KernelTestData.values(out));
             out = KernelTestData.allocate("s", DType.F32, 4);
-            r = backend.sce(new ScePass("s", base, List.of(x, y), 0.5, out, false));
+            r = backend.sce(new ScePass("s", base, List.of(x, y), 0.5, 1f, out, false));
             assertEquals(1, r.selected());
             // Only element 0 (variance 0.0625 > 0.015625) survives; one model there: θ0 + τ.
             assertArrayEquals(new float[] {1.5f, 2f, 3f, 4f}, KernelTestData.values(out));
