@@ -37,9 +37,9 @@ jmh reference 'GtaBenchmark|SelectionBenchmark' -p backend=reference -p size=$SM
 jmh linear-reference LinearBenchmark -p backend=reference -p size=$SMALL -p models=2,8
 
 kill $SAMPLER 2>/dev/null || true
-# Sections other runners maintain (## SVD, ## End-to-end merge, ## GPU …) are kept as they are.
+# Sections other runners maintain (## SVD, ## End-to-end merge, ## GPU, ## Interpolation …) are kept as they are.
 kept=$(mktemp)
-[ -f benchmarks/RESULTS.md ] && awk '/^## (SVD|End-to-end|GPU)/ {keep = 1} keep' benchmarks/RESULTS.md > "$kept"
+[ -f benchmarks/RESULTS.md ] && awk '/^## (SVD|End-to-end|GPU|Interpolation)/ {keep = 1} keep' benchmarks/RESULTS.md > "$kept"
 python3 benchmarks/results_table.py "$OUT" "$0" benchmarks/baseline > benchmarks/RESULTS.md
 if [ -s "$kept" ]; then { echo; cat "$kept"; } >> benchmarks/RESULTS.md; fi
 rm -f "$kept"

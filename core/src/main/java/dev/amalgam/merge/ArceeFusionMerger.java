@@ -33,7 +33,9 @@ import java.util.List;
  * input dtype), KL_row is clamped at 0 from below (it is ≥ 0 exactly; rounding could make it
  * −1e-17 and flip an importance's sign), then rounded to float32, and the importance and the
  * threshold are float32 as in mergekit. (c) Quantile positions are computed in double
- * (mergekit: float32 q times n − 1, exact for its ≤ 10^6 samples).
+ * (mergekit: float32 q times n − 1, exact for its ≤ 10^6 samples). The per-row softmax and KL
+ * run on all cores (rows in parallel, scalar StrictMath per element); the three order
+ * statistics use the backend's radix selection; the CUDA backend runs this step on the host.
  */
 final class ArceeFusionMerger implements TensorMerger {
 
@@ -83,13 +85,14 @@ final class ArceeFusionMerger implements TensorMerger {
     /** importance[i] = |x − b| · KL of i's row, float32. */
     static void importance(Tensor base, Tensor other, VectorLayout rows, Tensor importance) {
         long len = rows.length();
-        for (long r = 0; r < rows.count(); r++) {
+        // Rows are independent and write disjoint ranges: the result does not depend on the schedule.
+        java.util.stream.LongStream.range(0, rows.count()).parallel().forEach(r -> {
             long from = r * len;
             float kl = (float) Math.max(0, klDivergence(other, base, from, len));
             for (long i = from; i < from + len; i++) {
                 importance.setFloat(i, Math.abs(other.getFloat(i) - base.getFloat(i)) * kl);
             }
-        }
+        });
     }
 
     /** Σ p·log(p/q) with p = softmax(x) + eps, q = softmax(b) + eps over elements [from, from + len). */

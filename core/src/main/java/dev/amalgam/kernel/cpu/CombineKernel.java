@@ -78,6 +78,8 @@ final class CombineKernel {
         private final float[] lanes = new float[L];
         private final boolean[] nonFinite;
         private long nonFiniteOut;
+        // The row of the last vector (ROWS layout), so that most steps need no division.
+        private long row = -1, rowStart, rowEnd = -1;
 
         Worker(CombinePass pass, long n, MemorySegment[] segs, int[] types, float[][] byInput) {
             this.n = n;
@@ -108,9 +110,21 @@ final class CombineKernel {
                     at = 0;
                     valid = StorageCodec.validBits(n - i);
                 }
-                long firstVector = layout.vectorOf(i);
-                long lastIndex = Math.min(n - 1, i + L - 1);
-                boolean oneRow = !columns && layout.vectorOf(lastIndex) == firstVector;
+                long firstVector;
+                boolean oneRow;
+                if (!columns && i >= rowStart && i + L <= rowEnd) {
+                    firstVector = row;
+                    oneRow = true;
+                } else {
+                    firstVector = layout.vectorOf(i);
+                    long lastIndex = Math.min(n - 1, i + L - 1);
+                    oneRow = !columns && layout.vectorOf(lastIndex) == firstVector;
+                    if (!columns) {
+                        row = firstVector;
+                        rowStart = row * layout.length();
+                        rowEnd = rowStart + layout.length();
+                    }
+                }
                 boolean consecutiveColumns = columns && firstVector + L <= layout.count() && i + L <= n;
                 FloatVector acc = FloatVector.zero(F);
                 IntVector worst = IntVector.zero(I);

@@ -33,13 +33,19 @@ final class ElementwiseKernels {
     }
 
     static LinearResult nearswap(NearswapPass pass) {
-        Tensor[] inputs = {pass.base(), pass.other()};
-        return run(inputs, pass.out(), pass.allowNonfinite(), (in, at, tail) -> {
-            FloatVector a = in[0], b = in[1];
-            FloatVector w = FloatVector.broadcast(F, pass.t()).div(a.sub(b).abs().max(NearswapPass.MIN_DIFFERENCE));
-            w = w.max(0f).min(1f);
-            return w.mul(b).add(FloatVector.broadcast(F, 1f).sub(w).mul(a));
-        });
+        float t = pass.t();
+        return run(new Tensor[] {pass.base(), pass.other()}, pass.out(), pass.allowNonfinite(), (n, segs, types, out, allow) ->
+                new Worker(n, segs, types, out, allow) {
+                    @Override
+                    FloatVector vector(MemorySegment[] in, long at) {
+                        FloatVector a = StorageCodec.load(in[0], types[0], at), b = StorageCodec.load(in[1], types[1], at);
+                        flagNonFinite(a);
+                        flagNonFinite(b);
+                        FloatVector w = FloatVector.broadcast(F, t).div(a.sub(b).abs().max(NearswapPass.MIN_DIFFERENCE));
+                        w = w.max(0f).min(1f);
+                        return w.mul(b).add(FloatVector.broadcast(F, 1f).sub(w).mul(a));
+                    }
+                });
     }
 
     static LinearResult ram(RamPass pass) {
@@ -49,23 +55,29 @@ final class ElementwiseKernels {
         for (int m = 0; m < count; m++) inputs[m + 1] = pass.models().get(m);
         float eps = pass.epsilon();
         float[] scale = pass.uniqueScale().clone();
-        return run(inputs, pass.out(), pass.allowNonfinite(), (in, at, tail) -> {
-            FloatVector b = in[0];
-            FloatVector c = FloatVector.zero(F);
-            for (int m = 0; m < count; m++) {
-                VectorMask<Float> contributes = in[m + 1].sub(b).abs().compare(VectorOperators.GT, eps);
-                c = c.add(1f, contributes);
-            }
-            VectorMask<Float> single = c.compare(VectorOperators.EQ, 1f);
-            FloatVector merged = FloatVector.zero(F);
-            for (int m = 0; m < count; m++) {
-                FloatVector tau = in[m + 1].sub(b);
-                VectorMask<Float> contributes = tau.abs().compare(VectorOperators.GT, eps);
-                FloatVector value = tau.div(c).blend(tau.mul(scale[m]), single);
-                merged = merged.blend(merged.add(value), contributes);
-            }
-            return b.add(merged);
-        });
+        return run(inputs, pass.out(), pass.allowNonfinite(), (n, segs, types, out, allow) ->
+                new Worker(n, segs, types, out, allow) {
+                    @Override
+                    FloatVector vector(MemorySegment[] in, long at) {
+                        FloatVector b = StorageCodec.load(in[0], types[0], at);
+                        flagNonFinite(b);
+                        FloatVector c = FloatVector.zero(F);
+                        for (int m = 1; m <= count; m++) {
+                            FloatVector x = StorageCodec.load(in[m], types[m], at);
+                            flagNonFinite(x);
+                            c = c.add(1f, x.sub(b).abs().compare(VectorOperators.GT, eps));
+                        }
+                        VectorMask<Float> single = c.compare(VectorOperators.EQ, 1f);
+                        FloatVector merged = FloatVector.zero(F);
+                        for (int m = 1; m <= count; m++) {
+                            FloatVector tau = StorageCodec.load(in[m], types[m], at).sub(b);
+                            VectorMask<Float> contributes = tau.abs().compare(VectorOperators.GT, eps);
+                            FloatVector value = tau.div(c).blend(tau.mul(scale[m - 1]), single);
+                            merged = merged.blend(merged.add(value), contributes);
+                        }
+                        return b.add(merged);
+                    }
+                });
     }
 
     static RamPass.Overlap ramOverlap(RamPass pass) {
@@ -140,12 +152,12 @@ final class ElementwiseKernels {
         }
     }
 
-    /** One output vector from the input vectors. */
-    private interface Lanewise {
-        FloatVector apply(FloatVector[] in, long at, boolean tail);
+    /** Makes a worker over the given storage. */
+    private interface WorkerFactory {
+        Worker create(long n, MemorySegment[] segs, int[] types, Tensor out, boolean allowNonfinite);
     }
 
-    private static LinearResult run(Tensor[] inputs, Tensor out, boolean allowNonfinite, Lanewise op) {
+    private static LinearResult run(Tensor[] inputs, Tensor out, boolean allowNonfinite, WorkerFactory factory) {
         int count = inputs.length;
         long n = out.elementCount();
         MemorySegment[] segs = new MemorySegment[count];
@@ -157,7 +169,7 @@ final class ElementwiseKernels {
         int chunks = (int) ((n + CHUNK - 1) / CHUNK);
         boolean[] nonFinite = new boolean[count];
         long nonFiniteOut = 0;
-        for (Worker w : ChunkRunner.run(chunks, i -> new Worker(n, segs, types, out, allowNonfinite, op))) {
+        for (Worker w : ChunkRunner.run(chunks, i -> factory.create(n, segs, types, out, allowNonfinite))) {
             for (int j = 0; j < count; j++) nonFinite[j] |= w.nonFinite[j];
             nonFiniteOut += w.nonFiniteOut;
         }
@@ -167,37 +179,42 @@ final class ElementwiseKernels {
         return new LinearResult(-1, nonFiniteOut);
     }
 
-    private static final class Worker implements ChunkRunner.Worker {
+    /** The chunk loop; subclasses compute one output vector from the inputs at an index. */
+    private abstract static class Worker implements ChunkRunner.Worker {
         private final long n;
         private final MemorySegment[] segs;
-        private final int[] types;
+        final int[] types;
         private final MemorySegment outSeg;
         private final int outType;
         private final boolean checkFinite;
-        private final Lanewise op;
         private final StorageCodec.Tail tail;
-        private final FloatVector[] loaded;
         private final float[] f16 = new float[L];
         final boolean[] nonFinite;
         long nonFiniteOut;
+        private boolean suspicious;
 
-        Worker(long n, MemorySegment[] segs, int[] types, Tensor out, boolean allowNonfinite, Lanewise op) {
+        Worker(long n, MemorySegment[] segs, int[] types, Tensor out, boolean allowNonfinite) {
             this.n = n;
             this.segs = segs;
             this.types = types;
             this.outSeg = out.data();
             this.outType = StorageCodec.code(out);
             this.checkFinite = !allowNonfinite;
-            this.op = op;
             this.tail = n % L == 0 ? null : new StorageCodec.Tail(segs, types, n);
-            this.loaded = new FloatVector[segs.length];
             this.nonFinite = new boolean[segs.length];
+        }
+
+        abstract FloatVector vector(MemorySegment[] in, long at);
+
+        /** Marks the chunk for a rescan if x has a NaN/Inf lane (padding lanes are zero). */
+        final void flagNonFinite(FloatVector x) {
+            if (checkFinite && x.reinterpretAsInts().and(0x7FFFFFFF).compare(VectorOperators.GE, 0x7F800000).anyTrue()) suspicious = true;
         }
 
         @Override
         public void run(int chunk) {
             long from = (long) chunk * CHUNK, to = Math.min(n, from + CHUNK);
-            boolean suspicious = false;
+            suspicious = false;
             for (long i = from; i < to; i += L) {
                 MemorySegment[] in = segs;
                 MemorySegment out = outSeg;
@@ -209,13 +226,7 @@ final class ElementwiseKernels {
                     at = 0;
                     valid = StorageCodec.validBits(n - i);
                 }
-                IntVector worst = IntVector.zero(I);
-                for (int j = 0; j < in.length; j++) {
-                    loaded[j] = StorageCodec.load(in[j], types[j], at);
-                    worst = worst.max(loaded[j].reinterpretAsInts().and(0x7FFFFFFF));
-                }
-                if (checkFinite && worst.compare(VectorOperators.GE, 0x7F800000).anyTrue()) suspicious = true;
-                nonFiniteOut += StorageCodec.store(out, outType, at, op.apply(loaded, at, out != outSeg), valid, f16);
+                nonFiniteOut += StorageCodec.store(out, outType, at, vector(in, at), valid, f16);
                 if (out != outSeg) tail.flush(outSeg, outType);
             }
             if (suspicious) findNonFinite(from, to);

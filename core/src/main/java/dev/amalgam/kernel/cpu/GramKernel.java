@@ -1,6 +1,7 @@
 package dev.amalgam.kernel.cpu;
 
 import static dev.amalgam.kernel.cpu.Lanes.D;
+import static dev.amalgam.kernel.cpu.Lanes.F;
 import static dev.amalgam.kernel.cpu.Lanes.HALF;
 import static dev.amalgam.kernel.cpu.Lanes.L;
 
@@ -32,6 +33,8 @@ final class GramKernel {
 
     private static final int BLOCK = BlockedL1Sum.BLOCK;
     private static final int P = BlockedL1Sum.LANES;
+    /** Elements staged per input at a time (16 KiB of floats: stays in L1/L2). */
+    private static final int STAGE = 4096;
 
     private GramKernel() {
     }
@@ -89,7 +92,7 @@ final class GramKernel {
         private final int perVector, unitsPerChunk, units, pairs, k;
         private final double[] out;
         private final double[] partial;
-        private final DoubleVector[] lo, hi;
+        private final float[][] stage;
         private final float[] scalar;
 
         UnitWorker(GramPass pass, int perVector, int unitsPerChunk, int units, int pairs, double[] out) {
@@ -111,8 +114,7 @@ final class GramKernel {
             this.pairs = pairs;
             this.out = out;
             partial = new double[pairs * P];
-            lo = new DoubleVector[k];
-            hi = new DoubleVector[k];
+            stage = new float[k][STAGE];
             scalar = new float[k];
         }
 
@@ -127,31 +129,25 @@ final class GramKernel {
             long start = vec * len + block * BLOCK;
             long end = start + Math.min(BLOCK, len - block * BLOCK);
             java.util.Arrays.fill(partial, 0.0);
-            int hiOffset = HALF == P ? 0 : HALF;
-            long e = start;
-            for (; e + L <= end; e += L) {
-                FloatVector o = originSeg == null ? null : StorageCodec.load(originSeg, originType, e);
+            long vectorEnd = start + (end - start) / L * L;
+            // Stage a slice of every input (origin subtracted) in float arrays, then run each pair
+            // over it with accumulators in locals: vectors never live in arrays (C2 would box them).
+            for (long s0 = start; s0 < vectorEnd; s0 += STAGE) {
+                int count = (int) Math.min(STAGE, vectorEnd - s0);
                 for (int j = 0; j < k; j++) {
-                    FloatVector v = StorageCodec.load(segs[j], types[j], e);
-                    if (o != null) v = v.sub(o);
-                    lo[j] = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
-                    hi[j] = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1);
+                    float[] b = stage[j];
+                    for (int q = 0; q < count; q += L) {
+                        FloatVector v = StorageCodec.load(segs[j], types[j], s0 + q);
+                        if (originSeg != null) v = v.sub(StorageCodec.load(originSeg, originType, s0 + q));
+                        v.intoArray(b, q);
+                    }
                 }
                 int q = 0;
                 for (int i = 0; i < k; i++) {
-                    for (int j = i; j < k; j++, q++) {
-                        int at = q * P;
-                        DoubleVector a = DoubleVector.fromArray(D, partial, at).add(lo[i].mul(lo[j]));
-                        if (hiOffset == 0) {
-                            a.add(hi[i].mul(hi[j])).intoArray(partial, at);
-                        } else {
-                            a.intoArray(partial, at);
-                            DoubleVector.fromArray(D, partial, at + hiOffset).add(hi[i].mul(hi[j])).intoArray(partial, at + hiOffset);
-                        }
-                    }
+                    for (int j = i; j < k; j++, q++) accumulate(stage[i], stage[j], count, q * P);
                 }
             }
-            for (; e < end; e++) {
+            for (long e = vectorEnd; e < end; e++) {
                 int lane = (int) ((e - start) % P);
                 float o = origin == null ? 0f : origin.getFloat(e);
                 for (int j = 0; j < k; j++) scalar[j] = origin == null ? x[j].getFloat(e) : x[j].getFloat(e) - o;
@@ -166,6 +162,32 @@ final class GramKernel {
                 out[u * pairs + q] = s;
             }
         }
+
+        /** partial[at … at + 7] += Σ a·b over count (a multiple of L) staged positions, in lane order. */
+        private void accumulate(float[] a, float[] b, int count, int at) {
+            if (HALF == P) {
+                DoubleVector acc = DoubleVector.fromArray(D, partial, at);
+                for (int q = 0; q < count; q += L) {
+                    FloatVector va = FloatVector.fromArray(F, a, q), vb = FloatVector.fromArray(F, b, q);
+                    acc = acc.add(wide(va, 0).mul(wide(vb, 0)));
+                    acc = acc.add(wide(va, 1).mul(wide(vb, 1)));
+                }
+                acc.intoArray(partial, at);
+            } else {
+                DoubleVector lo = DoubleVector.fromArray(D, partial, at), hi = DoubleVector.fromArray(D, partial, at + HALF);
+                for (int q = 0; q < count; q += L) {
+                    FloatVector va = FloatVector.fromArray(F, a, q), vb = FloatVector.fromArray(F, b, q);
+                    lo = lo.add(wide(va, 0).mul(wide(vb, 0)));
+                    hi = hi.add(wide(va, 1).mul(wide(vb, 1)));
+                }
+                lo.intoArray(partial, at);
+                hi.intoArray(partial, at + HALF);
+            }
+        }
+    }
+
+    private static DoubleVector wide(FloatVector v, int part) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, D, part);
     }
 
     // ---- columns (strided vectors along dimension 0) ----
@@ -205,7 +227,6 @@ final class GramKernel {
         private final double[] out;
         private final double[] partial; // [residue][pair][lane]
         private final double[] total;   // [pair][lane]
-        private final DoubleVector[] lo, hi;
 
         ColumnWorker(GramPass pass, int columns, int pairs, int groupsPerChunk, int groups, double[] out) {
             k = pass.inputs().size();
@@ -225,8 +246,6 @@ final class GramKernel {
             this.out = out;
             partial = new double[P * pairs * L];
             total = new double[pairs * L];
-            lo = new DoubleVector[k];
-            hi = new DoubleVector[k];
         }
 
         @Override
@@ -240,20 +259,15 @@ final class GramKernel {
             java.util.Arrays.fill(total, 0.0);
             for (long p = 0; p < rows; p++) {
                 long e = p * columns + c0;
-                FloatVector o = originSeg == null ? null : StorageCodec.load(originSeg, originType, e);
-                for (int j = 0; j < k; j++) {
-                    FloatVector v = StorageCodec.load(segs[j], types[j], e);
-                    if (o != null) v = v.sub(o);
-                    lo[j] = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
-                    hi[j] = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1);
-                }
                 int base = (int) (p % P) * pairs * L;
                 int q = 0;
                 for (int i = 0; i < k; i++) {
+                    FloatVector vi = load(i, e);
                     for (int j = i; j < k; j++, q++) {
+                        FloatVector vj = j == i ? vi : load(j, e);
                         int at = base + q * L;
-                        DoubleVector.fromArray(D, partial, at).add(lo[i].mul(lo[j])).intoArray(partial, at);
-                        DoubleVector.fromArray(D, partial, at + HALF).add(hi[i].mul(hi[j])).intoArray(partial, at + HALF);
+                        DoubleVector.fromArray(D, partial, at).add(wide(vi, 0).mul(wide(vj, 0))).intoArray(partial, at);
+                        DoubleVector.fromArray(D, partial, at + HALF).add(wide(vi, 1).mul(wide(vj, 1))).intoArray(partial, at + HALF);
                     }
                 }
                 if ((p + 1) % BLOCK == 0 || p + 1 == rows) flushBlock();
@@ -262,6 +276,11 @@ final class GramKernel {
             for (int q = 0; q < pairs; q++) {
                 for (int l = 0; l < L; l++) out[(c0 + l) * pairs + q] = total[q * L + l];
             }
+        }
+
+        private FloatVector load(int j, long e) {
+            FloatVector v = StorageCodec.load(segs[j], types[j], e);
+            return originSeg == null ? v : v.sub(StorageCodec.load(originSeg, originType, e));
         }
 
         /** total += ((p0 + p1) + … + p7) per pair and lane; partials back to zero. */
