@@ -121,7 +121,7 @@ public final class MethodRegistry {
             add(t, d.rescaleModes("inverse_probability").p(lines));
         }
         add(t, new Def("sce", InputRoles.baseAndTasks(), ShapePolicy.CROP_TO_BASE).merger(LiteratureMergers::sce)
-                .p(ParamSpec.number("select_topk", 1.0), lines).noDensity());
+                .p(ParamSpec.number("select_topk", 1.0), lines).noWeights().noDensity());
 
         Map<String, String> consensusRenames = Map.of(
                 "lambda", "Amalgam's consensus methods replace mergekit's `lambda`: use `alpha` for the global "
