@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 /** The {@code amalgam} command line. Exit code: 0 on success, 1 on a failed merge, 2 on bad usage. */
 @Command(name = "amalgam", mixinStandardHelpOptions = true, version = "amalgam 0.1.0",
         description = "Merge neural-network checkpoints (safetensors) with mergekit-style YAML configs.",
-        subcommands = {MergeCommand.class, InspectCommand.class, GenerateFamilyCommand.class, ExtractLoraCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {MergeCommand.class, AnalyzeCommand.class, InspectCommand.class, GenerateFamilyCommand.class, ExtractLoraCommand.class, CommandLine.HelpCommand.class})
 public final class AmalgamCommand {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")

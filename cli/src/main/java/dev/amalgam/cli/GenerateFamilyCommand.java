@@ -1,6 +1,6 @@
 package dev.amalgam.cli;
 
-import dev.amalgam.merge.MergePlan;
+import dev.amalgam.MergeSummary;
 import dev.amalgam.synth.SyntheticFamily;
 import dev.amalgam.tensor.DType;
 import java.nio.file.Path;
@@ -47,7 +47,7 @@ final class GenerateFamilyCommand implements Callable<Integer> {
         SyntheticFamily.Spec s = new SyntheticFamily.Spec(layers, hidden, intermediate, vocab, fineTunes, d, seed, shardSize);
         List<Path> folders = SyntheticFamily.write(dir, s);
         spec.commandLine().getOut().printf("wrote %d checkpoints of %d parameters (%s each) into %s%n", folders.size(),
-                s.parameterCount(), MergePlan.bytes(s.parameterCount() * d.byteSize()), dir);
+                s.parameterCount(), MergeSummary.bytes(s.parameterCount() * d.byteSize()), dir);
         return 0;
     }
 }

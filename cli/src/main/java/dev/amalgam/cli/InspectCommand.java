@@ -1,7 +1,7 @@
 package dev.amalgam.cli;
 
 import dev.amalgam.io.ModelFolder;
-import dev.amalgam.merge.MergePlan;
+import dev.amalgam.MergeSummary;
 import dev.amalgam.tensor.TensorInfo;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -49,13 +49,13 @@ final class InspectCommand implements Callable<Integer> {
             out.println();
             out.println("shards:");
             for (var e : shards.entrySet()) {
-                out.printf(Locale.ROOT, "  %s  %d tensors  %s%n", e.getKey().getFileName(), e.getValue()[0], MergePlan.bytes(e.getValue()[1]));
+                out.printf(Locale.ROOT, "  %s  %d tensors  %s%n", e.getKey().getFileName(), e.getValue()[0], MergeSummary.bytes(e.getValue()[1]));
             }
             out.print("elements by dtype:");
             byDtype.forEach((d, n) -> out.print(" " + d + "=" + n));
             out.println();
             if (!folder.metadata().isEmpty()) out.println("metadata: " + folder.metadata());
-            out.printf(Locale.ROOT, "total: %d tensors, %s%n", folder.tensors().size(), MergePlan.bytes(total));
+            out.printf(Locale.ROOT, "total: %d tensors, %s%n", folder.tensors().size(), MergeSummary.bytes(total));
         }
         return 0;
     }

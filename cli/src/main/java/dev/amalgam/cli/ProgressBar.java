@@ -1,6 +1,7 @@
 package dev.amalgam.cli;
 
-import dev.amalgam.merge.ProgressListener;
+import dev.amalgam.MergeListener;
+import dev.amalgam.MergeProgress;
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -9,7 +10,7 @@ import java.util.Locale;
  * quick merges print only their summary; on a non-terminal it prints a line every few seconds
  * instead of redrawing.
  */
-final class ProgressBar implements ProgressListener {
+final class ProgressBar implements MergeListener {
 
     private static final long QUIET_NANOS = 1_000_000_000L;
     private static final long REDRAW_NANOS = 200_000_000L;
@@ -30,15 +31,19 @@ final class ProgressBar implements ProgressListener {
     }
 
     @Override
-    public void started(int tensors, long bytes) {
+    public void progress(MergeProgress p) {
+        if (p.lastTensor() == null) started(p.tensors(), p.bytes());
+        else tensorDone(p.lastTensor(), p.tensorsDone(), p.bytesDone());
+    }
+
+    void started(int tensors, long bytes) {
         this.tensors = tensors;
         this.bytes = bytes;
         this.start = System.nanoTime();
         this.lastDraw = start;
     }
 
-    @Override
-    public void tensorDone(String name, int tensorsDone, long bytesDone) {
+    void tensorDone(String name, int tensorsDone, long bytesDone) {
         long now = System.nanoTime();
         if (now - start < QUIET_NANOS) return;
         if (now - lastDraw < (terminal ? REDRAW_NANOS : LOG_NANOS) && tensorsDone < tensors) return;
@@ -48,8 +53,8 @@ final class ProgressBar implements ProgressListener {
         err.flush();
     }
 
-    @Override
-    public void finished() {
+    /** Ends the line of a drawn bar; call once the merge returned or failed. */
+    void finished() {
         if (drawn && terminal) {
             err.print("\n");
             err.flush();

@@ -4,7 +4,7 @@ package dev.amalgam.config;
  * An invalid merge configuration. The message always starts with the config source (file
  * name) and the YAML key path, e.g. {@code merge.yaml: models[1].parameters.weight: ...}.
  */
-public final class ConfigException extends RuntimeException {
+public final class ConfigException extends dev.amalgam.AmalgamException {
 
     private static final long serialVersionUID = 1L;
 

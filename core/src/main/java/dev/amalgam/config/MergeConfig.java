@@ -94,6 +94,21 @@ public final class MergeConfig {
         return new Loader(sourceName, baseDir.toAbsolutePath().normalize()).load(root, file);
     }
 
+    /**
+     * A config written in code, validated like YAML at {@link MergeConfigBuilder#build()}.
+     *
+     * @param mergeMethod the {@code merge_method} name
+     * @return a builder
+     */
+    public static MergeConfigBuilder builder(String mergeMethod) {
+        return new MergeConfigBuilder(mergeMethod);
+    }
+
+    /** Validates a parsed YAML tree (the builder's path into the one validator). */
+    static MergeConfig fromTree(JsonNode root, Path baseDir, String sourceName) {
+        return new Loader(sourceName, baseDir.toAbsolutePath().normalize()).load(root, null);
+    }
+
     private static String currentKey(JsonProcessingException e) {
         try {
             return e.getProcessor() instanceof JsonParser p ? p.currentName() : null;

@@ -51,7 +51,7 @@ import static dev.amalgam.io.SafetensorsFormatException.Violation.*;
  * {@link #close} unmaps them all and invalidates every view. Immutable after open; views may
  * be read from any thread.
  */
-public final class ModelFolder implements AutoCloseable {
+public final class ModelFolder implements dev.amalgam.checkpoint.Checkpoint {
 
     public static final String INDEX_FILE_NAME = "model.safetensors.index.json";
     public static final String SINGLE_FILE_NAME = "model.safetensors";

@@ -53,13 +53,13 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Implementation notes.
  * <ul>
- *   <li>All output sizes are known up front, so {@link #open} plans the shards
+ *   <li>All output sizes are known up front, so {@link Builder#open} plans the shards
  *       ({@link ShardPlan}), creates a temporary folder {@code .<target>.amalgam-tmp-<random>}
  *       next to the target (same file system, so the final rename is atomic), writes every
  *       shard's header, and maps every shard's data section read-write into one shared arena.
  *       Tensors are written by the caller straight into the mapping (no heap copy); the OS
  *       writes dirty pages back in the background.</li>
- *   <li>{@link #open} fails fast on what would otherwise fail hours later: a non-empty target
+ *   <li>{@link Builder#open} fails fast on what would otherwise fail hours later: a non-empty target
  *       without {@code force}, missing files to copy, name clashes.</li>
  *   <li>{@link #finish} refuses if any tensor was never handed out (it would silently be
  *       zeros), then forces the mappings, fsyncs every file and the folder, and renames the

@@ -15,6 +15,10 @@ package dev.amalgam.kernel;
  */
 public final class BlockedL1Sum {
 
+    /** An empty sum (+0.0) at position 0. */
+    public BlockedL1Sum() {
+    }
+
     /** Elements per block; also the chunk size of the fast CPU backend. */
     public static final int BLOCK = 1 << 16;
     /** Interleaved partial sums per block. */

@@ -37,6 +37,7 @@ public record GtaPass(
         Tensor out,
         boolean allowNonfinite) {
 
+    /** Checks the per-model arrays, element counts and dtypes. */
     public GtaPass {
         models = List.copyOf(models);
         int t = models.size();
@@ -57,10 +58,20 @@ public record GtaPass(
         }
     }
 
+    /**
+     * The number of task models.
+     *
+     * @return T
+     */
     public int modelCount() {
         return models.size();
     }
 
+    /**
+     * The element count of every input and the output.
+     *
+     * @return n
+     */
     public long elementCount() {
         return base.elementCount();
     }

@@ -24,34 +24,79 @@ public final class KernelBackends {
     public record Selection(KernelBackend backend, String provider, Device device, String reason) {
     }
 
+    /**
+     * Every provider on the class or module path, best first; the reference is always there.
+     *
+     * @return the providers
+     */
     public static List<KernelProvider> providers() {
         List<KernelProvider> all = new ArrayList<>();
-        ServiceLoader.load(KernelProvider.class).forEach(all::add);
+        // The SPI's own loader, not the thread's: the providers that can see this KernelProvider type.
+        ServiceLoader.load(KernelProvider.class, KernelProvider.class.getClassLoader()).forEach(all::add);
         if (all.stream().noneMatch(p -> p.name().equals("reference"))) all.add(new ReferenceKernelProvider());
         all.sort(Comparator.comparingInt(KernelProvider::priority).reversed());
         return all;
     }
 
+    /**
+     * Chooses a backend for a device, honouring the {@code amalgam.backend} and {@code amalgam.device} properties.
+     *
+     * @param requested the device
+     * @return the selection
+     */
     public static Selection select(Device requested) {
         return select(requested, providers());
     }
 
+    /**
+     * Chooses among {@code providers} (tests), honouring the system properties.
+     *
+     * @param requested the device
+     * @param providers the candidates
+     * @return the selection
+     */
     public static Selection select(Device requested, List<KernelProvider> providers) {
         String forced = System.getProperty("amalgam.backend");
         if (forced != null && !forced.isBlank()) {
-            for (KernelProvider p : providers) {
-                if (p.name().equalsIgnoreCase(forced.trim())) {
-                    KernelProvider.Availability a = p.availability();
-                    if (!a.usable()) throw new BackendUnavailableException("backend '" + forced + "' is not usable: " + a.reason());
-                    return chosen(p, "forced by -Damalgam.backend=" + forced + " (" + a.reason() + ")");
-                }
-            }
-            throw new BackendUnavailableException("unknown backend '" + forced + "'; available: "
-                    + providers.stream().map(KernelProvider::name).toList());
+            return named(forced.trim(), providers, "forced by -Damalgam.backend=" + forced);
         }
         Device device = requested;
         String property = System.getProperty("amalgam.device");
         if (device == Device.AUTO && property != null && !property.isBlank()) device = Device.parse(property.trim());
+        return forDevice(device, providers);
+    }
+
+    /**
+     * The provider called {@code name} ({@code reference}, {@code cpu}, {@code cuda}, …), whatever
+     * the system properties say: an explicit choice beats {@code amalgam.backend}.
+     *
+     * @throws BackendUnavailableException if it is unknown or not usable here, with the reason
+     */
+    public static Selection byName(String name) {
+        return named(name, providers(), "chosen by name");
+    }
+
+    /**
+     * Like {@link #select(Device)} but ignoring {@code amalgam.backend} and {@code amalgam.device}:
+     * for callers that pass an explicit device.
+     */
+    public static Selection forDevice(Device device) {
+        return forDevice(device, providers());
+    }
+
+    private static Selection named(String name, List<KernelProvider> providers, String why) {
+        for (KernelProvider p : providers) {
+            if (p.name().equalsIgnoreCase(name)) {
+                KernelProvider.Availability a = p.availability();
+                if (!a.usable()) throw new BackendUnavailableException("backend '" + name + "' is not usable: " + a.reason());
+                return chosen(p, why + " (" + a.reason() + ")");
+            }
+        }
+        throw new BackendUnavailableException("unknown backend '" + name + "'; available: "
+                + providers.stream().map(KernelProvider::name).toList());
+    }
+
+    private static Selection forDevice(Device device, List<KernelProvider> providers) {
 
         List<String> whyNot = new ArrayList<>();
         if (device == Device.AUTO || device == Device.CUDA) {

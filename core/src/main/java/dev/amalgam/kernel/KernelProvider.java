@@ -22,11 +22,29 @@ public interface KernelProvider {
     /** Creates the backend; only called when {@link #availability()} is usable. */
     KernelBackend open();
 
+    /**
+     * Whether a provider can run here.
+     *
+     * @param usable whether it can
+     * @param reason why (or why not), for logs
+     */
     record Availability(boolean usable, String reason) {
+        /**
+         * A usable provider.
+         *
+         * @param reason what it runs on
+         * @return the availability
+         */
         public static Availability usable(String reason) {
             return new Availability(true, reason);
         }
 
+        /**
+         * An unusable provider.
+         *
+         * @param reason why, with the remedy
+         * @return the availability
+         */
         public static Availability unusable(String reason) {
             return new Availability(false, reason);
         }

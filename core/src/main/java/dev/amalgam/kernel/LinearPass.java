@@ -10,6 +10,7 @@ import java.util.List;
 public record LinearPass(String tensorName, List<Tensor> inputs, float[] weights, float divisor, Tensor out,
                          boolean allowNonfinite) {
 
+    /** Checks the per-input arrays and element counts. */
     public LinearPass {
         inputs = List.copyOf(inputs);
         if (weights.length != inputs.size()) {

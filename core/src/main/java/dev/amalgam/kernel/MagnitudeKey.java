@@ -10,6 +10,12 @@ public final class MagnitudeKey {
     private MagnitudeKey() {
     }
 
+    /**
+     * The key of x.
+     *
+     * @param x a float32
+     * @return its bits with the sign cleared, in [0, 0x7FFFFFFF]
+     */
     public static int of(float x) {
         return Float.floatToRawIntBits(x) & 0x7FFFFFFF;
     }

@@ -3,6 +3,10 @@ package dev.amalgam.kernel;
 /** The pure-Java reference: always usable, lowest priority. */
 public final class ReferenceKernelProvider implements KernelProvider {
 
+    /** The provider ServiceLoader instantiates. */
+    public ReferenceKernelProvider() {
+    }
+
     @Override
     public String name() {
         return "reference";

@@ -21,6 +21,10 @@ import java.util.List;
  */
 public final class ReferenceKernels implements KernelBackend {
 
+    /** A reference backend; it holds no resources. */
+    public ReferenceKernels() {
+    }
+
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
     @Override

@@ -12,10 +12,17 @@ public sealed interface Sparsifier {
      * {@code exclude}, if not null, drops the ranks below n_top again (Breadcrumbs outliers).
      */
     record MagnitudeBand(MagnitudeThreshold exclude, MagnitudeThreshold keep) implements Sparsifier {
+        /** Checks the two thresholds. */
         public MagnitudeBand {
             if (keep == null) throw new IllegalArgumentException("keep threshold is required");
         }
 
+        /**
+         * The magnitude trim: keep the selected largest, exclude nothing.
+         *
+         * @param keep the selection of the k largest
+         * @return the band
+         */
         public static MagnitudeBand trim(MagnitudeThreshold keep) {
             return new MagnitudeBand(null, keep);
         }
@@ -25,5 +32,6 @@ public sealed interface Sparsifier {
     record Bernoulli(double density) implements Sparsifier {
     }
 
+    /** No sparsification: every element is kept. */
     Sparsifier NONE = new None();
 }

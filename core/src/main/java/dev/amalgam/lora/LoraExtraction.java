@@ -150,41 +150,14 @@ public final class LoraExtraction {
 
     private static Factors extract(SvdKernels svd, Options o, String name, Tensor base, Tensor ft, boolean embedding) {
         int out = Math.toIntExact(ft.info().dim(0)), in = Math.toIntExact(ft.info().dim(1));
-        float[] d = new float[Math.multiplyExact(out, in)];
-        double energy = 0;
-        for (int i = 0; i < d.length; i++) {
-            d[i] = ft.getFloat(i) - base.getFloat(i);
-            if (!Float.isFinite(d[i])) throw new IllegalArgumentException("tensor " + name + ": NaN or Inf in the delta");
-            energy += (double) d[i] * d[i];
-        }
-        if (energy == 0) return null;
-        FloatMatrix delta = new FloatMatrix(out, in, d);
-        int cap = Math.min(o.rank().orElse(Integer.MAX_VALUE), Math.min(out, in));
-        Svd s;
-        if (o.svThreshold().isPresent()) {
-            Svd full = svd.svd(delta);
-            double cut = o.svThreshold().getAsDouble() * full.s()[0];
-            int r = 0;
-            while (r < full.rank() && r < cap && full.s()[r] > cut) r++;
-            s = new Svd(full.u().columns(0, r), java.util.Arrays.copyOf(full.s(), r), full.vh().rowRange(0, r),
-                    full.sweeps(), full.offDiagonal());
-        } else {
-            s = svd.truncated(delta, cap);
-        }
-        int r = s.rank();
+        LoraFactors f = LoraFactors.factorize(svd, LoraFactors.delta(base, ft), o.rank(),
+                o.svThreshold().orElse(-1), name);
+        int r = f.rank();
         if (r == 0) return null;
-        double kept = 0;
-        for (double v : s.s()) kept += v * v;
-        // A = √S·Vh (r × in), B = U·√S (out × r): B·A = δ_r.
-        float[] a = new float[r * in], b = new float[out * r];
-        for (int l = 0; l < r; l++) {
-            float root = (float) Math.sqrt(s.s()[l]);
-            for (int j = 0; j < in; j++) a[l * in + j] = root * s.vh().get(l, j);
-            for (int i = 0; i < out; i++) b[i * r + l] = s.u().get(i, l) * root;
-        }
+        float[] a = f.a().data(), b = f.b().data();
         String module = name.substring(0, name.length() - ".weight".length());
         DType dtype = o.dtype() != null ? o.dtype() : ft.dtype() == DType.F64 ? DType.F32 : ft.dtype();
-        Module m = new Module(module, new long[] {out, in}, r, Math.min(1, kept / energy), embedding);
+        Module m = new Module(module, new long[] {out, in}, r, f.retained(), embedding);
         if (!embedding) {
             return new Factors(m, new TensorInfo(PREFIX + module + ".lora_A.weight", dtype, new long[] {r, in}), a,
                     new TensorInfo(PREFIX + module + ".lora_B.weight", dtype, new long[] {out, r}), b);

@@ -55,13 +55,13 @@ final class ConsensusMerger implements TensorMerger {
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
+            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
             float[] weights = new float[t], lambdas = new float[t];
             MagnitudeThreshold[] keep = new MagnitudeThreshold[t];
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                Tensor x = InputTensors.load(model.folder().tensor(name), entry.output(), arena);
+                Tensor x = InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena);
                 models.add(x);
                 weights[m] = (float) p.number("weight", model.ref(), name, layerT);
                 lambdas[m] = (float) p.number("lambda_tall", model.ref(), name, layerT);

@@ -41,14 +41,14 @@ final class DellaMerger implements TensorMerger {
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
+            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
             int[] indices = new int[t];
             float[] weights = new float[t];
             double[] densities = new double[t], epsilons = new double[t];
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                models.add(InputTensors.load(model.folder().tensor(name), entry.output(), arena));
+                models.add(InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena));
                 indices[m] = model.modelIndex();
                 weights[m] = (float) p.number("weight", model.ref(), name, layerT);
                 densities[m] = p.number("density", model.ref(), name, layerT);

@@ -63,8 +63,8 @@ public final class GtaMerger implements TensorMerger {
                 List<DeltaSource> parts = new ArrayList<>(merged.size());
                 long total = 0;
                 for (PlanEntry e : merged) {
-                    Tensor base = InputTensors.load(ctx.input(0).folder().tensor(e.name()), e.output(), arena);
-                    Tensor x = InputTensors.load(model.folder().tensor(e.name()), e.output(), arena);
+                    Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(e.name()), e.output(), arena);
+                    Tensor x = InputTensors.load(model.checkpoint().tensor(e.name()), e.output(), arena);
                     parts.add(new DeltaSource(base, x));
                     total += e.output().elementCount();
                 }
@@ -90,14 +90,14 @@ public final class GtaMerger implements TensorMerger {
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
+            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
             int[] indices = new int[t];
             float[] weights = new float[t];
             Sparsifier[] sparsifiers = new Sparsifier[t];
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                Tensor x = InputTensors.load(model.folder().tensor(name), entry.output(), arena);
+                Tensor x = InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena);
                 models.add(x);
                 indices[m] = model.modelIndex();
                 weights[m] = (float) p.number("weight", model.ref(), name, layerT);
@@ -121,8 +121,13 @@ public final class GtaMerger implements TensorMerger {
                 for (int m = 0; m < t; m++) tieBudget[m] -= Math.min(tieBudget[m], result.keepTies()[m]);
             }
             double kept = 0;
-            for (long k : result.kept()) kept += n == 0 ? 1 : (double) k / n;
-            return new TensorReport(name, "merged", n, t == 0 ? 1 : kept / t, result.signConflicts(), System.nanoTime() - start);
+            double[] keptPerModel = new double[t];
+            for (int m = 0; m < t; m++) {
+                keptPerModel[m] = n == 0 ? 1 : (double) result.kept()[m] / n;
+                kept += keptPerModel[m];
+            }
+            return new TensorReport(name, "merged", n, t == 0 ? 1 : kept / t, result.signConflicts(), System.nanoTime() - start,
+                    sparsifier == SparsifierKind.NONE ? null : keptPerModel);
         }
     }
 

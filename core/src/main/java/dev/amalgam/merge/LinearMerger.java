@@ -24,7 +24,7 @@ public final class LinearMerger implements TensorMerger {
             double sum = 0;
             for (int i = 0; i < count; i++) {
                 MergeInput in = ctx.input(i);
-                inputs.add(InputTensors.load(in.folder().tensor(name), entry.output(), arena));
+                inputs.add(InputTensors.load(in.checkpoint().tensor(name), entry.output(), arena));
                 double w = ctx.params().number("weight", in.ref(), name, entry.layerT());
                 weights[i] = (float) w;
                 sum += w;

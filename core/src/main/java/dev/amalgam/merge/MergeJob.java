@@ -1,6 +1,7 @@
 package dev.amalgam.merge;
 
 import dev.amalgam.config.InputRoles;
+import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.config.MethodSpec;
@@ -21,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * One merge from a config to an output folder: open the inputs, plan from their headers, choose
@@ -48,15 +50,28 @@ public final class MergeJob {
 
     /** Opens the inputs and plans the merge from their headers (what {@code --dry-run} does). */
     public static Opened open(MergeConfig config) {
+        return open(config, ref -> null);
+    }
+
+    /**
+     * Plans the merge over the given checkpoints: {@code supplied} returns the checkpoint of a
+     * model (by the caller, not closed by {@link Opened#close}), or null to open the model's
+     * folder (closed by {@link Opened#close}).
+     */
+    public static Opened open(MergeConfig config, Function<ModelRef, Checkpoint> supplied) {
         List<MergeInput> opened = new ArrayList<>();
+        List<Checkpoint> owned = new ArrayList<>();
         try {
             Map<ModelRef, MergeInput> byRef = new LinkedHashMap<>();
             for (ModelRef ref : config.allModels()) {
-                ModelFolder folder;
-                try {
-                    folder = ModelFolder.open(ref.resolvedPath());
-                } catch (IOException | UncheckedIOException e) {
-                    throw new MergeException("model " + ref.path() + ": " + e.getMessage(), e);
+                Checkpoint folder = supplied.apply(ref);
+                if (folder == null) {
+                    try {
+                        folder = ModelFolder.open(ref.resolvedPath());
+                    } catch (IOException | UncheckedIOException e) {
+                        throw new MergeException("model " + ref.path() + ": " + e.getMessage(), e);
+                    }
+                    owned.add(folder);
                 }
                 MergeInput in = new MergeInput(ref, folder);
                 opened.add(in);
@@ -76,22 +91,27 @@ public final class MergeJob {
                 baseInput = base == null ? -1 : config.inputs().indexOf(base);
             }
             MergeInput reference = baseInput >= 0 ? inputs.get(baseInput) : inputs.getFirst();
-            LayerPosition layers = LayerPosition.of(reference.folder().tensors().stream().map(TensorInfo::name).toList());
+            LayerPosition layers = LayerPosition.of(reference.checkpoint().tensors().stream().map(TensorInfo::name).toList());
             MergePlan plan = MergePlanner.plan(method, inputs, baseInput, config.outputDtype().orElse(null), layers::t);
             TensorMerger merger = method.newMerger();
-            return new Opened(config, plan, merger, opened);
+            return new Opened(config, plan, merger, opened, owned);
         } catch (RuntimeException e) {
-            for (MergeInput in : opened) in.folder().close();
+            for (Checkpoint c : owned) c.close();
             throw e;
         }
     }
 
-    /** Inputs opened and planned; close to unmap them. */
-    public record Opened(MergeConfig config, MergePlan plan, TensorMerger merger, List<MergeInput> folders)
-            implements AutoCloseable {
+    /** Inputs opened and planned; close to unmap the folders it opened (supplied checkpoints stay open). */
+    public record Opened(MergeConfig config, MergePlan plan, TensorMerger merger, List<MergeInput> folders,
+                         List<Checkpoint> owned) implements AutoCloseable {
+        public Opened {
+            folders = List.copyOf(folders);
+            owned = List.copyOf(owned);
+        }
+
         @Override
         public void close() {
-            for (MergeInput in : folders) in.folder().close();
+            for (Checkpoint c : owned) c.close();
         }
     }
 
@@ -99,41 +119,54 @@ public final class MergeJob {
     public static MergeReport run(MergeConfig config, Options options, ProgressListener progress) throws IOException {
         long start = System.nanoTime();
         try (Opened opened = open(config)) {
-            MergePlan plan = opened.plan();
-            MergeWarnings warnings = new MergeWarnings();
-            config.warnings().forEach(w -> warnings.add("config", w));
-            plan.warnings().forEach(w -> warnings.add("plan", w));
             KernelBackends.Selection selection = KernelBackends.select(options.device());
             try (KernelBackend backend = selection.backend()) {
-                var params = config.parameters();
-                boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
-                long seed = options.seed().isPresent() ? options.seed().getAsLong() : params.randomSeed();
-                MergeContext ctx = new MergeContext(plan, backend, params, warnings, allowNonfinite, seed);
-                List<TensorInfo> outputs = plan.entries().stream().map(PlanEntry::output).toList();
-                MergeInput reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
-                ShardWriter writer = ShardWriter.builder(options.output(), outputs)
-                        .maxShardSize(options.maxShardSize())
-                        .metadata(reference.folder().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.folder().metadata())
-                        .copyFiles(extraFiles(config, reference))
-                        .force(options.force())
-                        .open();
-                List<TensorReport> reports;
-                try {
-                    reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress);
-                    writer.finish();
-                } catch (RuntimeException | Error | IOException e) {
-                    try {
-                        writer.abort();
-                    } catch (IOException suppressed) {
-                        e.addSuppressed(suppressed);
-                    }
-                    throw e;
-                }
-                long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
-                return new MergeReport(writer.target(), plan.method(), selection.provider(), selection.reason(), reports,
-                        plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
+                return run(opened, backend, selection, options, progress, start);
             }
         }
+    }
+
+    /**
+     * Runs a planned merge into a folder on a backend the caller holds (and closes); nothing
+     * appears under the target name unless it succeeds. Non-weight files are copied only from
+     * inputs that are model folders.
+     */
+    public static MergeReport run(Opened opened, KernelBackend backend, KernelBackends.Selection selection,
+                                  Options options, ProgressListener progress, long start) throws IOException {
+        return run(opened, backend, selection, options, progress, start, TensorObserver.NONE);
+    }
+
+    /** As {@link #run(Opened, KernelBackend, KernelBackends.Selection, Options, ProgressListener, long)}, showing each merged tensor to {@code observer}. */
+    public static MergeReport run(Opened opened, KernelBackend backend, KernelBackends.Selection selection,
+                                  Options options, ProgressListener progress, long start, TensorObserver observer)
+            throws IOException {
+        MergeConfig config = opened.config();
+        MergePlan plan = opened.plan();
+        MergeWarnings warnings = new MergeWarnings();
+        MergeContext ctx = context(opened, backend, options.seed(), warnings);
+        List<TensorInfo> outputs = plan.entries().stream().map(PlanEntry::output).toList();
+        MergeInput reference = plan.baseInput() >= 0 ? plan.inputs().get(plan.baseInput()) : plan.inputs().getFirst();
+        ShardWriter writer = ShardWriter.builder(options.output(), outputs)
+                .maxShardSize(options.maxShardSize())
+                .metadata(reference.checkpoint().metadata().isEmpty() ? ShardWriter.DEFAULT_METADATA : reference.checkpoint().metadata())
+                .copyFiles(reference.checkpoint() instanceof ModelFolder ? extraFiles(config, reference) : List.of())
+                .force(options.force())
+                .open();
+        List<TensorReport> reports;
+        try {
+            reports = MergeExecutor.execute(ctx, opened.merger(), OutputSink.of(writer), progress, observer);
+            writer.finish();
+        } catch (RuntimeException | Error | IOException e) {
+            try {
+                writer.abort();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        long written = outputs.stream().mapToLong(TensorInfo::byteSize).sum();
+        return new MergeReport(writer.target(), plan.method(), selection.provider(), selection.reason(), reports,
+                plan.bytesToRead(), written, System.nanoTime() - start, warnings.lines());
     }
 
     /** config.json and friends from the base (else the first model); tokenizer files from {@code tokenizer_source}. */
@@ -152,6 +185,16 @@ public final class MergeJob {
             }
         }
         return files;
+    }
+
+    /** The context of one run: config and plan warnings collected, {@code allow_nonfinite}, the seed (override wins). */
+    public static MergeContext context(Opened opened, KernelBackend backend, OptionalLong seedOverride, MergeWarnings warnings) {
+        opened.config().warnings().forEach(w -> warnings.add("config", w));
+        opened.plan().warnings().forEach(w -> warnings.add("plan", w));
+        var params = opened.config().parameters();
+        boolean allowNonfinite = params.bool("allow_nonfinite", null, "", 0);
+        long seed = seedOverride.isPresent() ? seedOverride.getAsLong() : params.randomSeed();
+        return new MergeContext(opened.plan(), backend, params, warnings, allowNonfinite, seed);
     }
 
     static boolean isTokenizerFile(Path p) {

@@ -39,14 +39,14 @@ public final class MergePlanner {
         List<String> warnings = new ArrayList<>();
         Set<String> names = new TreeSet<>(TensorOrder.UTF8);
         for (MergeInput in : inputs) {
-            for (TensorInfo t : in.folder().tensors()) names.add(t.name());
+            for (TensorInfo t : in.checkpoint().tensors()) names.add(t.name());
         }
         for (MergeInput in : inputs) {
             Set<String> own = new LinkedHashSet<>();
-            for (TensorInfo t : in.folder().tensors()) own.add(t.name());
+            for (TensorInfo t : in.checkpoint().tensors()) own.add(t.name());
             for (String name : names) {
                 if (!own.contains(name)) {
-                    MergeInput has = inputs.stream().filter(o -> o != in && o.folder().contains(name)).findFirst().orElseThrow();
+                    MergeInput has = inputs.stream().filter(o -> o != in && o.checkpoint().contains(name)).findFirst().orElseThrow();
                     throw new MergeException("tensor " + name + " is missing in model " + in.label()
                             + " (present in " + has.label() + ")");
                 }
@@ -59,7 +59,7 @@ public final class MergePlanner {
         long peak = 0;
         for (String name : names) {
             List<TensorInfo> infos = new ArrayList<>(inputs.size());
-            for (MergeInput in : inputs) infos.add(in.folder().info(name));
+            for (MergeInput in : inputs) infos.add(in.checkpoint().info(name));
             PlanEntry entry = entry(name, inputs, infos, source, policy, outDtype, layerT.applyAsDouble(name), warnings);
             entries.add(entry);
             outputBytes += entry.output().byteSize();

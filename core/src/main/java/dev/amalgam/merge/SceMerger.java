@@ -28,9 +28,9 @@ final class SceMerger implements TensorMerger {
         long n = entry.output().elementCount();
         double topk = ctx.params().number("select_topk", null, name, entry.layerT());
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
+            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
             List<Tensor> models = new ArrayList<>(t);
-            for (int m = 0; m < t; m++) models.add(InputTensors.load(ctx.input(m + 1).folder().tensor(name), entry.output(), arena));
+            for (int m = 0; m < t; m++) models.add(InputTensors.load(ctx.input(m + 1).checkpoint().tensor(name), entry.output(), arena));
             if (t == 0 || !(topk > 0)) {
                 if (t > 0) ctx.warnings().add("k=0", "tensor " + name + ": select_topk " + topk + " keeps nothing; output is the base");
                 long bad = 0;

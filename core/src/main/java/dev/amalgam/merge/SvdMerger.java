@@ -37,14 +37,14 @@ public final class SvdMerger implements TensorMerger {
         int t = ctx.plan().inputs().size() - 1;
         long n = entry.output().elementCount();
         try (Arena arena = Arena.ofShared()) {
-            Tensor base = InputTensors.load(ctx.input(0).folder().tensor(name), entry.output(), arena);
+            Tensor base = InputTensors.load(ctx.input(0).checkpoint().tensor(name), entry.output(), arena);
             float[] theta0 = floats(base, n, name);
             List<float[]> taus = new ArrayList<>(t);
             boolean nonFinite = !allFinite(theta0);
             if (nonFinite && !ctx.allowNonfinite()) throw nonFiniteInput(name, ctx.input(0));
             for (int m = 0; m < t; m++) {
                 MergeInput model = ctx.input(m + 1);
-                float[] x = floats(InputTensors.load(model.folder().tensor(name), entry.output(), arena), n, name);
+                float[] x = floats(InputTensors.load(model.checkpoint().tensor(name), entry.output(), arena), n, name);
                 if (!allFinite(x)) {
                     if (!ctx.allowNonfinite()) throw nonFiniteInput(name, model);
                     nonFinite = true;

@@ -7,10 +7,36 @@ import java.util.Locale;
  * load; every other dtype is passed through unchanged.
  */
 public enum DType {
-    F64(8), F32(4), F16(2), BF16(2),
-    I64(8), I32(4), I16(2), I8(1),
-    U64(8), U32(4), U16(2), U8(1),
-    BOOL(1), F8_E4M3(1), F8_E5M2(1);
+    /** IEEE binary64; rounded to float32 when merged. */
+    F64(8),
+    /** IEEE binary32. */
+    F32(4),
+    /** IEEE binary16. */
+    F16(2),
+    /** bfloat16: the upper half of a binary32. */
+    BF16(2),
+    /** Signed 64-bit integer (copied, never merged). */
+    I64(8),
+    /** Signed 32-bit integer (copied). */
+    I32(4),
+    /** Signed 16-bit integer (copied). */
+    I16(2),
+    /** Signed 8-bit integer (copied). */
+    I8(1),
+    /** Unsigned 64-bit integer (copied). */
+    U64(8),
+    /** Unsigned 32-bit integer (copied). */
+    U32(4),
+    /** Unsigned 16-bit integer (copied). */
+    U16(2),
+    /** Unsigned 8-bit integer (copied). */
+    U8(1),
+    /** Boolean, one byte (copied). */
+    BOOL(1),
+    /** 8-bit float E4M3 (copied). */
+    F8_E4M3(1),
+    /** 8-bit float E5M2 (copied). */
+    F8_E5M2(1);
 
     private final int byteSize;
 

@@ -18,6 +18,7 @@ public record Tensor(TensorInfo info, MemorySegment data) {
     public static final ValueLayout.OfDouble F64_LE =
             ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** Checks that the view holds exactly the bytes the header says. */
     public Tensor {
         if (data.byteSize() != info.byteSize()) {
             throw new IllegalArgumentException("tensor " + info.name() + ": " + data.byteSize()
@@ -25,14 +26,29 @@ public record Tensor(TensorInfo info, MemorySegment data) {
         }
     }
 
+    /**
+     * The tensor name.
+     *
+     * @return the name
+     */
     public String name() {
         return info.name();
     }
 
+    /**
+     * The storage dtype.
+     *
+     * @return the dtype
+     */
     public DType dtype() {
         return info.dtype();
     }
 
+    /**
+     * The element count.
+     *
+     * @return n (1 for a 0-D tensor)
+     */
     public long elementCount() {
         return info.elementCount();
     }

@@ -4,7 +4,7 @@ package dev.amalgam.cuda;
  * A CUDA driver call failed. The message names the call and the driver's error name and text,
  * e.g. {@code cuMemAlloc_v2 failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)}.
  */
-public final class CudaException extends RuntimeException {
+public final class CudaException extends dev.amalgam.AmalgamException {
 
     private final String call;
     private final int result;

@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 
 /**
- * Runs a kernel over chunks on all cores.
+ * Runs a kernel over chunks on the current pool's threads ({@link CpuPools}: all cores by default).
  *
  * <p>Implementation notes. One worker per core (at most one per chunk); workers claim chunk
  * indices from a shared counter in increasing order, so a chunk is only ever claimed by a
@@ -20,9 +20,6 @@ import java.util.function.IntFunction;
  */
 final class ChunkRunner {
 
-    /** Daemon worker threads shared by every backend instance in the JVM. */
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
-
     private ChunkRunner() {
     }
 
@@ -32,12 +29,13 @@ final class ChunkRunner {
     }
 
     static int parallelism() {
-        return POOL.getParallelism();
+        return CpuPools.current().getParallelism();
     }
 
     /** Runs every chunk on some worker made by {@code newWorker}; returns the workers. */
     static <W extends Worker> List<W> run(int chunks, IntFunction<W> newWorker) {
-        int count = Math.max(1, Math.min(POOL.getParallelism(), chunks));
+        ForkJoinPool pool = CpuPools.current();
+        int count = Math.max(1, Math.min(pool.getParallelism(), chunks));
         List<W> workers = new ArrayList<>(count);
         for (int w = 0; w < count; w++) workers.add(newWorker.apply(w));
         AtomicInteger next = new AtomicInteger();
@@ -46,11 +44,11 @@ final class ChunkRunner {
             return workers;
         }
         List<ForkJoinTask<?>> tasks = new ArrayList<>(count);
-        for (W w : workers) tasks.add(ForkJoinTask.adapt(() -> drain(w, next, chunks)));
-        if (ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == POOL) {
+        for (W w : workers) tasks.add(ForkJoinTask.adapt(CpuPools.bound(pool, () -> drain(w, next, chunks))));
+        if (ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == pool) {
             ForkJoinTask.invokeAll(tasks);
         } else {
-            POOL.invoke(ForkJoinTask.adapt(() -> ForkJoinTask.invokeAll(tasks)));
+            pool.invoke(ForkJoinTask.adapt(() -> ForkJoinTask.invokeAll(tasks)));
         }
         return workers;
     }

@@ -31,19 +31,16 @@ final class DenseKernels {
     static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     static final int DL = D.length();
 
-    /** Own daemon pool, so that SVD work never waits behind the common pool's other users. */
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
-
     private DenseKernels() {
     }
 
     static int parallelism() {
-        return POOL.getParallelism();
+        return CpuPools.current().getParallelism();
     }
 
     /** Whether the caller is one of the pool's workers (work submitted from there runs inline). */
     static boolean insidePool() {
-        return ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == POOL;
+        return ForkJoinTask.inForkJoinPool() && ForkJoinTask.getPool() == CpuPools.current();
     }
 
     /** Runs body(0..count−1) on the pool, or inline when called from one of its workers or for one task. */
@@ -52,27 +49,30 @@ final class DenseKernels {
             for (int i = 0; i < count; i++) body.accept(i);
             return;
         }
-        POOL.invoke(new Range(0, count, body));
+        ForkJoinPool pool = CpuPools.current();
+        pool.invoke(new Range(0, count, pool, body));
     }
 
     private static final class Range extends RecursiveAction {
         private final int from, to;
+        private final ForkJoinPool pool;
         private final IntConsumer body;
 
-        Range(int from, int to, IntConsumer body) {
+        Range(int from, int to, ForkJoinPool pool, IntConsumer body) {
             this.from = from;
             this.to = to;
+            this.pool = pool;
             this.body = body;
         }
 
         @Override
         protected void compute() {
             if (to - from == 1) {
-                body.accept(from);
+                CpuPools.bound(pool, () -> body.accept(from)).run();
                 return;
             }
             int mid = (from + to) >>> 1;
-            invokeAll(new Range(from, mid, body), new Range(mid, to, body));
+            invokeAll(new Range(from, mid, pool, body), new Range(mid, to, pool, body));
         }
     }
 

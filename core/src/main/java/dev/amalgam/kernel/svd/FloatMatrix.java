@@ -8,6 +8,7 @@ import java.util.Arrays;
  */
 public record FloatMatrix(int rows, int cols, float[] data) {
 
+    /** Checks the shape against the array length. */
     public FloatMatrix {
         if (rows < 0 || cols < 0) throw new IllegalArgumentException("negative shape " + rows + "×" + cols);
         if (data.length != (long) rows * cols) {
@@ -16,6 +17,41 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         }
     }
 
+    /**
+     * A heap copy of a 2-D tensor (any floating dtype, e.g. a segment the caller owns), for the
+     * SVD kernels, which work on heap matrices: this copies once in float32.
+     *
+     * @param t a 2-D tensor
+     * @return rows = dim 0, cols = dim 1
+     * @throws IllegalArgumentException if the tensor is not 2-D or too large for one array
+     */
+    public static FloatMatrix copyOf(dev.amalgam.tensor.Tensor t) {
+        if (t.info().rank() != 2) throw new IllegalArgumentException("tensor " + t.name() + " is not 2-D: " + t.info());
+        int rows = Math.toIntExact(t.info().dim(0)), cols = Math.toIntExact(t.info().dim(1));
+        float[] d = new float[Math.multiplyExact(rows, cols)];
+        for (int i = 0; i < d.length; i++) d[i] = t.getFloat(i);
+        return new FloatMatrix(rows, cols, d);
+    }
+
+    /**
+     * Stores this matrix into a tensor of the same element count (rounding to its dtype).
+     *
+     * @param t the destination, F32/F16/BF16, rows × cols elements
+     */
+    public void copyTo(dev.amalgam.tensor.Tensor t) {
+        if (t.elementCount() != data.length) {
+            throw new IllegalArgumentException("tensor " + t.name() + " has " + t.elementCount() + " elements, the matrix " + data.length);
+        }
+        for (int i = 0; i < data.length; i++) t.setFloat(i, data[i]);
+    }
+
+    /**
+     * A matrix of zeros.
+     *
+     * @param rows rows
+     * @param cols columns
+     * @return the matrix
+     */
     public static FloatMatrix zeros(int rows, int cols) {
         return new FloatMatrix(rows, cols, new float[Math.multiplyExact(rows, cols)]);
     }
@@ -31,10 +67,24 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return new FloatMatrix(rows.length, cols, d);
     }
 
+    /**
+     * Element (i, j).
+     *
+     * @param i row
+     * @param j column
+     * @return the value
+     */
     public float get(int i, int j) {
         return data[i * cols + j];
     }
 
+    /**
+     * Sets element (i, j).
+     *
+     * @param i row
+     * @param j column
+     * @param v the value
+     */
     public void set(int i, int j, float v) {
         data[i * cols + j] = v;
     }
@@ -44,6 +94,11 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return Math.min(rows, cols);
     }
 
+    /**
+     * The transpose, as a new matrix.
+     *
+     * @return cols × rows
+     */
     public FloatMatrix transpose() {
         float[] t = new float[data.length];
         for (int i = 0; i < rows; i++) {
@@ -52,6 +107,11 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return new FloatMatrix(cols, rows, t);
     }
 
+    /**
+     * A deep copy.
+     *
+     * @return the copy
+     */
     public FloatMatrix copy() {
         return new FloatMatrix(rows, cols, data.clone());
     }
@@ -85,6 +145,11 @@ public record FloatMatrix(int rows, int cols, float[] data) {
         return m;
     }
 
+    /**
+     * Whether no element is NaN or infinite.
+     *
+     * @return true if all are finite
+     */
     public boolean allFinite() {
         for (float v : data) if (!Float.isFinite(v)) return false;
         return true;

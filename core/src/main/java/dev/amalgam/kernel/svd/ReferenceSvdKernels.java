@@ -7,6 +7,11 @@ package dev.amalgam.kernel.svd;
  */
 public final class ReferenceSvdKernels implements SvdKernels {
 
+    /** Use {@link #INSTANCE}. */
+    private ReferenceSvdKernels() {
+    }
+
+    /** The one instance; it holds no state. */
     public static final ReferenceSvdKernels INSTANCE = new ReferenceSvdKernels();
 
     @Override

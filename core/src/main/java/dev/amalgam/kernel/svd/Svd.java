@@ -12,6 +12,7 @@ package dev.amalgam.kernel.svd;
  */
 public record Svd(FloatMatrix u, double[] s, FloatMatrix vh, int sweeps, double offDiagonal) {
 
+    /** Checks that U, S and Vh agree on the rank. */
     public Svd {
         int r = s.length;
         if (u.cols() != r || vh.rows() != r) {

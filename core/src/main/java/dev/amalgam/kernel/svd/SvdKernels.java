@@ -43,18 +43,37 @@ public interface SvdKernels {
     /** aᵀ·b. */
     FloatMatrix multiplyTransposed(FloatMatrix a, FloatMatrix b);
 
+    /**
+     * Thin SVDs of many matrices; backends may batch them.
+     *
+     * @param batch the matrices
+     * @return one SVD per matrix, in order
+     */
     default List<Svd> svdBatch(List<FloatMatrix> batch) {
         List<Svd> out = new ArrayList<>(batch.size());
         for (FloatMatrix a : batch) out.add(svd(a));
         return out;
     }
 
+    /**
+     * Truncated SVDs of many matrices.
+     *
+     * @param batch the matrices
+     * @param k triplets per matrix
+     * @return one SVD per matrix, in order
+     */
     default List<Svd> truncatedBatch(List<FloatMatrix> batch, int k) {
         List<Svd> out = new ArrayList<>(batch.size());
         for (FloatMatrix a : batch) out.add(truncated(a, k));
         return out;
     }
 
+    /**
+     * Orthogonal polar factors of many matrices.
+     *
+     * @param batch the matrices
+     * @return one factor per matrix, in order
+     */
     default List<FloatMatrix> polarBatch(List<FloatMatrix> batch) {
         List<FloatMatrix> out = new ArrayList<>(batch.size());
         for (FloatMatrix a : batch) out.add(polar(a));
