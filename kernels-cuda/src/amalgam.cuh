@@ -9,9 +9,11 @@
 // - Every kernel takes ONE argument: a struct passed by value whose layout is fixed below with
 //   AMALGAM_FIELD / AMALGAM_SIZE. The Java side (dev.amalgam.cuda.internal.KernelLayouts) writes
 //   the same offsets, and a host test parses these lines to check that both agree.
-// - NaN: GPU arithmetic returns the canonical NaN (0x7FFFFFFF), so under allow_nonfinite the
-//   magnitude key of a NaN delta may differ from Java's (payload-propagating) one. All NaNs still
-//   rank above +Inf; only the relative order among NaNs is not reproduced.
+// - NaN: GPU arithmetic returns the canonical NaN (0x7FFFFFFF) where Java keeps payloads
+//   (Float.NaN is 0x7FC00000), so every NaN has ONE magnitude key, 0x7FC00000, on the device and on
+//   the host side of the CUDA backend (KernelLayouts.deviceKey): tie counts, thresholds and the
+//   host's tie rescan agree, and they equal the reference's for Java's canonical NaN. All NaNs rank
+//   above +Inf; the relative order of NaNs with other payloads is by index only.
 #pragma once
 #include <stdint.h>
 #include <stddef.h>
@@ -21,6 +23,11 @@
 
 #define AMALGAM_FIELD(S, f, off) static_assert(offsetof(S, f) == (off), "layout of " #S "." #f)
 #define AMALGAM_SIZE(S, n) static_assert(sizeof(S) == (n), "size of " #S)
+// Dynamic shared memory (the launch's sharedMemBytes). The host build (kernels-cuda/host/simt.hpp)
+// defines it first, as a pointer to the block's buffer.
+#ifndef AMALGAM_DYNAMIC_SHARED
+#define AMALGAM_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
+#endif
 
 namespace amalgam {
 
@@ -34,16 +41,18 @@ constexpr uint32_t DT_BF16 = 2;
 constexpr uint32_t kTile = 4096;
 constexpr uint32_t kBlock = 256;
 
+// Plain loads, not __ldg: the read-only path is undefined when the buffer is written during the
+// kernel, and gtaOnDevice allows out == base (an in-place merge).
 __device__ __forceinline__ float load_f32(const void* p, uint32_t dtype, uint64_t i) {
     if (dtype == DT_BF16) {
-        uint16_t bits = __ldg(static_cast<const unsigned short*>(p) + i);
+        uint16_t bits = static_cast<const unsigned short*>(p)[i];
         return __uint_as_float(static_cast<uint32_t>(bits) << 16);
     }
     if (dtype == DT_F16) {
-        unsigned short bits = __ldg(static_cast<const unsigned short*>(p) + i);
+        unsigned short bits = static_cast<const unsigned short*>(p)[i];
         return __half2float(__ushort_as_half(bits));
     }
-    return __ldg(static_cast<const float*>(p) + i);
+    return static_cast<const float*>(p)[i];
 }
 
 /** Stores v rounded to the dtype and returns the stored value widened back (for the finiteness count). */
@@ -63,7 +72,10 @@ __device__ __forceinline__ float store_f32(void* p, uint32_t dtype, uint64_t i, 
 }
 
 /** §1.6: IEEE bits with the sign cleared; orders magnitudes exactly, −0 = +0, NaN above +Inf. */
-__device__ __forceinline__ uint32_t magnitude_key(float x) { return __float_as_uint(x) & 0x7FFFFFFFu; }
+__device__ __forceinline__ uint32_t magnitude_key(float x) {
+    const uint32_t k = __float_as_uint(x) & 0x7FFFFFFFu;
+    return k > 0x7F800000u ? 0x7FC00000u : k;  // one key for every NaN (see the notes above)
+}
 
 /** sgn(x) = (x>0) − (x<0): ±0 and NaN have sign 0 (never copysignf). */
 __device__ __forceinline__ int sgn(float x) { return (x > 0.0f) - (x < 0.0f); }
@@ -200,8 +212,9 @@ AMALGAM_FIELD(GtaStatsArgs, seed_lo, 88);
 AMALGAM_FIELD(GtaStatsArgs, seed_hi, 92);
 AMALGAM_SIZE(GtaStatsArgs, 96);
 
-/** The merge itself. Dynamic shared memory: (model_count + 2) uint32 counters, then, with
- *  consensus, model_count × blockDim floats of contributions. */
+/** The merge itself. Dynamic shared memory: model_count GtaModel records (staged from `models`),
+ *  (model_count + 2) uint32 counters, then, with consensus, model_count × blockDim floats of
+ *  contributions. */
 struct GtaMergeArgs {
     uint64_t base_ptr;
     uint64_t out_ptr;

@@ -6,8 +6,10 @@
 // - Bit-identical to ReferenceKernels.gta: the same float32 operations in the same order, each an
 //   explicit _rn intrinsic; the election sum is double in model order; rescale is double then
 //   rounded once.
-// - With consensus a thread keeps its T contributions in shared memory (model m of thread t at
-//   m·blockDim + t: conflict-free, no barrier needed since a thread reads only its own column).
+// - The T 72-byte model records are staged in shared memory once per block (not re-read from
+//   global memory for every element). With consensus a thread keeps its T contributions in shared
+//   memory after them (model m of thread t at m·blockDim + t: conflict-free, no barrier needed
+//   since a thread reads only its own column).
 // - Counters (kept per model, sign conflicts, non-finite outputs) are integer sums: warp ballots,
 //   shared atomics, one global atomic per block and counter, so they are exact and deterministic.
 // - The loop is warp-uniform (inactive tail lanes run with active = false) so ballots are legal.
@@ -16,14 +18,16 @@
 using namespace amalgam;
 
 extern "C" __global__ void __launch_bounds__(kBlock) amalgam_gta_merge(const GtaMergeArgs args) {
-    extern __shared__ uint32_t shared[];
+    AMALGAM_DYNAMIC_SHARED(uint32_t, shared);
     const uint32_t t = args.model_count;
-    uint32_t* counts = shared;                                    // t kept, conflicts, non-finite
-    float* contributions = reinterpret_cast<float*>(shared + t + 2);
+    GtaModel* models = reinterpret_cast<GtaModel*>(shared);       // the t records, staged once per block
+    uint32_t* counts = shared + t * (sizeof(GtaModel) / 4);       // t kept, conflicts, non-finite
+    float* contributions = reinterpret_cast<float*>(counts + t + 2);
     for (uint32_t c = threadIdx.x; c < t + 2; c += blockDim.x) counts[c] = 0;
+    const GtaModel* global_models = reinterpret_cast<const GtaModel*>(args.models);
+    for (uint32_t m = threadIdx.x; m < t; m += blockDim.x) models[m] = global_models[m];
     __syncthreads();
 
-    const GtaModel* models = reinterpret_cast<const GtaModel*>(args.models);
     const void* base_ptr = reinterpret_cast<const void*>(args.base_ptr);
     void* out_ptr = reinterpret_cast<void*>(args.out_ptr);
     const bool consensus = args.consensus != CONSENSUS_NONE;
@@ -40,7 +44,7 @@ extern "C" __global__ void __launch_bounds__(kBlock) amalgam_gta_merge(const Gta
         double sum = 0.0;
         int count = 0;
         for (uint32_t m = 0; m < t; ++m) {
-            const GtaModel md = models[m];
+            const GtaModel& md = models[m];
             float v = 0.0f;
             bool kept = false;
             if (active) {

@@ -41,10 +41,29 @@ extern "C" __global__ void __launch_bounds__(kBlock) amalgam_magnitude_histogram
         const uint64_t end = min(first + kTile, seg.count);
         const void* base = reinterpret_cast<const void*>(seg.base_ptr);
         const void* model = reinterpret_cast<const void*>(seg.model_ptr);
-        for (uint64_t i = first + threadIdx.x; i < end; i += blockDim.x) {
-            const float d = __fsub_rn(load_f32(model, seg.model_dtype, i), load_f32(base, seg.base_dtype, i));
-            const uint32_t key = magnitude_key(d);
-            if ((key >> prefix_shift) == args.prefix) atomicAdd(&bins[(key >> args.shift) & mask], 1u);
+        if (prefix_shift == 31u) {
+            // Pass 0 bins by the exponent and 3 mantissa bits, so real deltas crowd a few bins:
+            // lanes of a warp with the same bin add once (their leader adds the count). The loop
+            // is warp-uniform (tail lanes run with no key) so the match is over the full warp.
+            const uint32_t lane = threadIdx.x & 31u;
+            for (uint64_t start = first; start < end; start += blockDim.x) {
+                const uint64_t i = start + threadIdx.x;
+                uint32_t bin = 0xFFFFFFFFu;
+                if (i < end) {
+                    const float d = __fsub_rn(load_f32(model, seg.model_dtype, i), load_f32(base, seg.base_dtype, i));
+                    bin = (magnitude_key(d) >> args.shift) & mask;
+                }
+                const uint32_t peers = __match_any_sync(0xFFFFFFFFu, bin);
+                if (bin != 0xFFFFFFFFu && lane == static_cast<uint32_t>(__ffs(static_cast<int>(peers)) - 1)) {
+                    atomicAdd(&bins[bin], static_cast<uint32_t>(__popc(peers)));
+                }
+            }
+        } else {
+            for (uint64_t i = first + threadIdx.x; i < end; i += blockDim.x) {
+                const float d = __fsub_rn(load_f32(model, seg.model_dtype, i), load_f32(base, seg.base_dtype, i));
+                const uint32_t key = magnitude_key(d);
+                if ((key >> prefix_shift) == args.prefix) atomicAdd(&bins[(key >> args.shift) & mask], 1u);
+            }
         }
     }
     __syncthreads();

@@ -25,7 +25,7 @@ extern "C" __global__ void __launch_bounds__(kBlock) amalgam_gta_stats(const Gta
     if (args.mode == 0u) {
         bool bad = false;
         for (uint64_t j = first + threadIdx.x; j < end; j += kBlock) bad |= !finite_f32(load_f32(base, args.base_dtype, j));
-        if (__syncthreads_or(bad) && threadIdx.x == 0) nonfinite[0] = 1u;
+        if (__syncthreads_or(bad) && threadIdx.x == 0) atomicOr(&nonfinite[0], 1u);  // blocks may race: atomic
     }
 
     for (uint32_t m = 0; m < args.model_count; ++m) {
@@ -56,7 +56,7 @@ extern "C" __global__ void __launch_bounds__(kBlock) amalgam_gta_stats(const Gta
                 reinterpret_cast<uint32_t*>(args.ties_keep)[m * args.total_tiles + tile] = keep_total;
                 reinterpret_cast<uint32_t*>(args.ties_exclude)[m * args.total_tiles + tile] = exclude_total;
             }
-            if (__syncthreads_or(bad) && threadIdx.x == 0) nonfinite[m + 1] = 1u;
+            if (__syncthreads_or(bad) && threadIdx.x == 0) atomicOr(&nonfinite[m + 1], 1u);
         }
     }
 }
@@ -72,6 +72,6 @@ extern "C" __global__ void __launch_bounds__(kBlock) amalgam_finite_scan(const F
         for (uint64_t j = static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < args.count; j += stride) {
             bad |= !finite_f32(load_f32(p, in.dtype, j));
         }
-        if (bad) flags[k] = 1u;  // benign race: every writer stores 1
+        if (bad) atomicOr(&flags[k], 1u);  // many threads may set it: atomic, not racing stores (rare path)
     }
 }

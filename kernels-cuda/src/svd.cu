@@ -182,7 +182,7 @@ extern "C" __global__ void __launch_bounds__(kSvdThreads) amalgam_svd_identity(c
 // Jacobi, one block per matrix in shared memory
 
 extern "C" __global__ void __launch_bounds__(kSvdThreads, 1) amalgam_svd_jacobi_shared(const SvdJacobiArgs args) {
-    extern __shared__ float smem[];
+    AMALGAM_DYNAMIC_SHARED(float, smem);
     __shared__ float scratch[kWarps];
     const uint32_t mat = blockIdx.y;
     const uint32_t p = args.p, q = args.q;
@@ -341,7 +341,7 @@ extern "C" __global__ void __launch_bounds__(kSvdThreads) amalgam_svd_block_step
                 double c = 1.0, s = 0.0;
                 if (a > 0.0 && bb > 0.0 && fabs(y) > inner_tol * sqrt(a * bb)) {
                     jacobi_rotation(a, bb, y, c, s);
-                    any_rotation = 1u;
+                    atomicOr(&any_rotation, 1u);  // several threads may set it: atomic, not a racing store
                 }
                 cs[threadIdx.x][0] = c;
                 cs[threadIdx.x][1] = s;

@@ -11,6 +11,7 @@ import dev.amalgam.cuda.internal.ChunkPipeline;
 import dev.amalgam.cuda.internal.Cuda;
 import dev.amalgam.cuda.internal.DeviceArena;
 import dev.amalgam.cuda.internal.FatbinResource;
+import dev.amalgam.cuda.internal.KernelAttributes;
 import dev.amalgam.cuda.internal.KernelLayouts;
 import dev.amalgam.cuda.internal.KernelLayouts.FiniteScanArgs;
 import dev.amalgam.cuda.internal.KernelLayouts.GtaMergeArgs;
@@ -32,7 +33,6 @@ import dev.amalgam.kernel.GtaResult;
 import dev.amalgam.kernel.KernelBackend;
 import dev.amalgam.kernel.LinearPass;
 import dev.amalgam.kernel.LinearResult;
-import dev.amalgam.kernel.MagnitudeKey;
 import dev.amalgam.kernel.MagnitudeThreshold;
 import dev.amalgam.kernel.ReferenceKernels;
 import dev.amalgam.kernel.RescaleMode;
@@ -95,6 +95,8 @@ public final class CudaKernels implements KernelBackend {
     private static final long MIB = 1L << 20;
     private static final int[][] SELECT_PASSES = {{20, 11}, {10, 10}, {0, 10}};
     private static final int HISTOGRAM_BYTES = 2048 * 8;
+    /** Dynamic shared memory every kernel may use without cuFuncSetAttribute. */
+    private static final int DEFAULT_SHARED = 48 * 1024;
 
     /** A context to run in and whether it is the device's primary context, retained by us. */
     private record Placement(Cuda cuda, CudaDeviceInfo device, long context, int retainedDevice) {
@@ -127,6 +129,9 @@ public final class CudaKernels implements KernelBackend {
     private final DeviceArena arena;
     private final long maxChunkBytes;
     private final ReferenceKernels fallback = new ReferenceKernels();
+    private final KernelAttributes attributes;
+    private final int sharedOptin;    // the most dynamic shared memory a block may opt in to
+    private int mergeSharedGranted = DEFAULT_SHARED;
     private final java.util.Map<String, Double> kernelMillis = new java.util.TreeMap<>();
     private long profileStart, profileEnd;  // timing events, created when profiling is turned on
     private boolean closed;
@@ -172,6 +177,10 @@ public final class CudaKernels implements KernelBackend {
         this.transfers = t;
         this.pipeline = p;
         this.arena = new DeviceArena(cuda);
+        this.attributes = KernelAttributes.of(cuda);
+        this.sharedOptin = attributes.available()
+                ? Math.max(DEFAULT_SHARED, cuda.attribute(KernelAttributes.DEVICE_MAX_SHARED_PER_BLOCK_OPTIN, cuda.device(device.ordinal())))
+                : DEFAULT_SHARED;
     }
 
     /** Opens a device with the limits from system properties {@code amalgam.cuda.maxChunkBytes}, {@code amalgam.cuda.stagingBytes}. */
@@ -657,7 +666,8 @@ public final class CudaKernels implements KernelBackend {
             @Override
             public LongPredicate deltaKeyIs(int m, int key) {
                 Tensor base = pass.base(), model = pass.models().get(m);
-                return i -> MagnitudeKey.of(model.getFloat(i) - base.getFloat(i)) == key;
+                int k = KernelLayouts.canonicalKey(key);
+                return i -> KernelLayouts.deviceKey(model.getFloat(i) - base.getFloat(i)) == k;
             }
         };
         return runGta(job, setups, operands, tiles);
@@ -698,7 +708,8 @@ public final class CudaKernels implements KernelBackend {
                 public LongPredicate deltaKeyIs(int m, int key) {
                     DeviceTileReader base = new DeviceTileReader(pass.base(), tileMemory);
                     DeviceTileReader model = new DeviceTileReader(pass.models().get(m), tileMemory);
-                    return i -> MagnitudeKey.of(model.get(i) - base.get(i)) == key;
+                    int k = KernelLayouts.canonicalKey(key);
+                    return i -> KernelLayouts.deviceKey(model.get(i) - base.get(i)) == k;
                 }
             };
             return runGta(job, setups, operands, tiles);
@@ -847,13 +858,21 @@ public final class CudaKernels implements KernelBackend {
             merge.set(JAVA_INT, GtaMergeArgs.SEED_HI, (int) (job.seed() >>> 32));
 
             boolean consensus = job.consensus() != ConsensusMethod.NONE;
+            // Consensus keeps T contributions per thread in shared memory: halve the block to stay
+            // within the default 48 KiB down to 64 threads, then opt in to more (the device's limit).
             int block = KernelLayouts.BLOCK;
-            while (consensus && sharedBytes(t, block, true) > 48 * 1024 && block > 32) block /= 2;
+            while (consensus && sharedBytes(t, block, true) > DEFAULT_SHARED && block > 64) block /= 2;
+            while (consensus && sharedBytes(t, block, true) > sharedOptin && block > 32) block /= 2;
             final int mergeBlock = block;
             int shared = sharedBytes(t, block, consensus);
-            if (shared > 48 * 1024) {
+            if (shared > sharedOptin) {
                 throw new IllegalArgumentException("tensor " + job.tensorName() + ": " + t
-                        + " models exceed what the CUDA GTA kernel holds in shared memory");
+                        + " models exceed what the CUDA GTA kernel holds in shared memory (" + sharedOptin + " bytes)");
+            }
+            if (shared > mergeSharedGranted) {
+                cuda.check(attributes.cuFuncSetAttribute(module.gtaMerge, KernelAttributes.MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        sharedOptin), "cuFuncSetAttribute", "allowing amalgam_gta_merge " + sharedOptin + " bytes of shared memory");
+                mergeSharedGranted = sharedOptin;
             }
             cuda.memsetAsync(counters, 0, (t + 2) * 8L, computeStream);
             pipeline.run(plan.chunks(), slots, new ChunkPipeline.Step() {
@@ -886,8 +905,9 @@ public final class CudaKernels implements KernelBackend {
         }
     }
 
+    /** amalgam_gta_merge's dynamic shared memory: the staged model records, the counters, the contributions. */
     private static int sharedBytes(int models, int block, boolean consensus) {
-        return (models + 2) * 4 + (consensus ? models * block * 4 : 0);
+        return models * GtaModel.SIZE + (models + 2) * 4 + (consensus ? models * block * 4 : 0);
     }
 
     private static int consensusCode(ConsensusMethod c) {
@@ -913,8 +933,8 @@ public final class CudaKernels implements KernelBackend {
                 rows.set(JAVA_DOUBLE, r + GtaModel.RESCALE, s.rescale);
                 rows.set(JAVA_INT, r + GtaModel.DTYPE, job.modelDtypes()[m]);
                 rows.set(JAVA_INT, r + GtaModel.SPARSIFIER, s.sparsifier);
-                rows.set(JAVA_INT, r + GtaModel.KEEP_KEY, s.keep == null ? 0 : s.keep.key());
-                rows.set(JAVA_INT, r + GtaModel.EXCLUDE_KEY, s.exclude == null ? 0 : s.exclude.key());
+                rows.set(JAVA_INT, r + GtaModel.KEEP_KEY, s.keep == null ? 0 : KernelLayouts.canonicalKey(s.keep.key()));
+                rows.set(JAVA_INT, r + GtaModel.EXCLUDE_KEY, s.exclude == null ? 0 : KernelLayouts.canonicalKey(s.exclude.key()));
                 rows.set(JAVA_INT, r + GtaModel.HAS_EXCLUDE, s.exclude == null ? 0 : 1);
                 rows.set(JAVA_INT, r + GtaModel.RESCALE_MODE, s.rescaleMode);
                 rows.set(JAVA_INT, r + GtaModel.MODEL_INDEX, job.modelIndices()[m]);
@@ -1164,11 +1184,14 @@ public final class CudaKernels implements KernelBackend {
             cuda.streamDestroy(copyStream);
             cuda.streamDestroy(computeStream);
             module.close();
-            if (retainedDevice >= 0) {
-                cuda.releasePrimaryContext(retainedDevice);
-            } else if (previous != 0 && previous != context) {
+            // Put back the caller's context before releasing ours: a released primary context must
+            // not stay current on this thread (if it was ours that was current, none is afterwards).
+            if (previous != context) {
                 cuda.setCurrent(previous);
+            } else if (retainedDevice >= 0) {
+                cuda.setCurrent(0);
             }
+            if (retainedDevice >= 0) cuda.releasePrimaryContext(retainedDevice);
         }
     }
 }

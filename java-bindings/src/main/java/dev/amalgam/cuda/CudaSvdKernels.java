@@ -174,7 +174,7 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
 
     /** Device {@code ordinal} with the embedded fatbin, cuBLAS if present, and options from system properties. */
     public static CudaSvdKernels open(Cuda cuda, int ordinal) {
-        return new CudaSvdKernels(cuda, ordinal, FatbinResource.read(), KernelAttributes.fromDriverLibrary(),
+        return new CudaSvdKernels(cuda, ordinal, FatbinResource.read(), KernelAttributes.of(cuda),
                 OptionalLibrary.find("cublas", OptionalLibrary.CUBLAS), Options.fromSystemProperties());
     }
 
@@ -740,6 +740,7 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        long previous = cuda.currentContext();
         cuda.setCurrent(context);
         try {
             cuda.streamSynchronize(stream);
@@ -749,6 +750,8 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
             arena.close();
             cuda.streamDestroy(stream);
             module.close();
+            // the caller's context back (never our released primary context)
+            cuda.setCurrent(previous != context ? previous : 0);
             cuda.releasePrimaryContext(deviceHandle);
         }
     }

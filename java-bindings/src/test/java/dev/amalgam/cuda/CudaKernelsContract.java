@@ -185,6 +185,68 @@ abstract class CudaKernelsContract {
         assertEquals(new MagnitudeThreshold(Float.floatToRawIntBits(1f), 2), backend.selectLargest(parts, 3));
     }
 
+    /**
+     * Issue 16's crash: under allow_nonfinite with more NaN deltas than k, the k-th largest key is
+     * the NaN key and the tie budget cuts among the NaNs. The GPU's arithmetic gives every NaN the
+     * canonical NaN (key 0x7FFFFFFF) where Java keeps 0x7FC00000, so the device counted ties the
+     * host rescan could not find ("should hold N ties but the host found 0"); both now use one NaN
+     * key. Selection and the merge must equal the reference, for several NaN origins (model NaN,
+     * base NaN, Inf − Inf) and across chunks.
+     */
+    @Test
+    void nanThresholdTiesMatchTheReference() {
+        long n = 3 * 4096 + 17;
+        Tensor b = base("w", DType.F32, n);
+        Tensor m = model(b, DType.F32, false);
+        int nans = 0;
+        for (long i = 5; i < n; i += 997, nans++) {
+            if (nans % 3 == 0) m.setFloat(i, Float.NaN);
+            else if (nans % 3 == 1) b.setFloat(i, Float.NaN);
+            else { b.setFloat(i, Float.POSITIVE_INFINITY); m.setFloat(i, Float.POSITIVE_INFINITY); }
+        }
+        List<DeltaSource> parts = List.of(new DeltaSource(b, m));
+        for (long k : new long[] {1, nans / 2, nans, nans + 3}) {
+            MagnitudeThreshold expected = reference.selectLargest(parts, k);
+            assertEquals(expected, backend.selectLargest(parts, k), "k=" + k);
+            assertEquals(expected, chunked.selectLargest(parts, k), "chunked k=" + k);
+            Sparsifier[] trim = {Sparsifier.MagnitudeBand.trim(expected)};
+            Case c = new Case("ties on a NaN threshold", trim, RescaleMode.NONE, ConsensusMethod.SUM, true, 1.0f, new float[] {0.8f});
+            for (KernelBackend under : List.of(backend, chunked)) {
+                Tensor want = tensor("w", DType.F32, n), got = tensor("w", DType.F32, n);
+                GtaResult e = reference.gta(pass("w", b, List.of(m), c, want, true));
+                GtaResult a = under.gta(pass("w", b, List.of(m), c, got, true));
+                assertSameBits(want, got, "k=" + k);
+                assertArrayEquals(e.kept(), a.kept(), "kept k=" + k);
+                assertArrayEquals(e.keepTies(), a.keepTies(), "keepTies k=" + k);
+                assertEquals(e.nonFiniteOutputs(), a.nonFiniteOutputs(), "nonFiniteOutputs k=" + k);
+            }
+        }
+    }
+
+    /**
+     * Issue 16: consensus keeps every model's contribution in shared memory; past ~96 models the
+     * block used to shrink to 32 threads and past ~383 the pass failed. It now opts in to the
+     * device's larger dynamic shared memory (as the SVD kernel does) and matches the reference.
+     */
+    @Test
+    void consensusOverHundredsOfModels() {
+        long n = 700;
+        int t = 400;
+        Tensor b = base("w", DType.BF16, n);
+        List<Tensor> models = new ArrayList<>();
+        for (int m = 0; m < t; m++) models.add(model(b, m % 2 == 0 ? DType.BF16 : DType.F32, m % 3 == 0));
+        Sparsifier[] none = new Sparsifier[t];
+        float[] w = new float[t];
+        for (int m = 0; m < t; m++) {
+            none[m] = Sparsifier.NONE;
+            w[m] = (m % 5 - 2) * 0.25f + 0.1f;
+        }
+        for (ConsensusMethod consensus : new ConsensusMethod[] {ConsensusMethod.SUM, ConsensusMethod.COUNT}) {
+            Case c = new Case("ties over " + t + " models", none, RescaleMode.NONE, consensus, true, 1.0f, w);
+            checkGta(b, models, DType.BF16, c, backend, c.label() + " " + consensus);
+        }
+    }
+
     // ---- the fused GTA pass ----
 
     record Case(String label, Sparsifier[] sparsifiers, RescaleMode rescale, ConsensusMethod consensus, boolean normalize,

@@ -86,13 +86,15 @@ class CudaSvdGpuPathsTest {
     @Test
     void blockedJacobiAtLayerSizes() {
         // 512×384 tall and its wide transpose: q = 384 > what shared memory holds on any GPU.
-        double[] s = new double[384];
+        // Over the emulator (CPU, no GPU): 224×160, the smallest layer that still takes the blocked path.
+        int m = GpuRequirement.emulated() ? 224 : 512, n = GpuRequirement.emulated() ? 160 : 384;
+        double[] s = new double[n];
         for (int i = 0; i < s.length; i++) s[i] = 1.0 / (1 + i);
-        FloatMatrix a = knownSpectrum(512, 384, s, 1001);
-        assertTrue(!new JacobiShape(512, 384).fitsShared(gpu.sharedMemoryLimit()));
+        FloatMatrix a = knownSpectrum(m, n, s, 1001);
+        assertTrue(!new JacobiShape(m, n).fitsShared(gpu.sharedMemoryLimit()));
         List<Svd> out = gpu.svdBatch(List.of(a, a.transpose()));
-        checkAgainst("blocked 512×384 seed 1001", a, out.get(0), s, 384, 1e-5);
-        checkAgainst("blocked 384×512 seed 1001", a.transpose(), out.get(1), s, 384, 1e-5);
+        checkAgainst("blocked " + m + "×" + n + " seed 1001", a, out.get(0), s, n, 1e-5);
+        checkAgainst("blocked " + n + "×" + m + " seed 1001", a.transpose(), out.get(1), s, n, 1e-5);
         assertTrue(SvdTestMatrices.relativeResidual(a, out.get(0)) < 1e-5);
         assertTrue(out.get(0).sweeps() < gpu.options().maxSweeps(), "did not converge");
         FloatMatrix p = gpu.polar(a);
@@ -115,12 +117,15 @@ class CudaSvdGpuPathsTest {
     @Test
     void randomizedTruncatedSvdAtATsvmShape() {
         // 1024×768, k = 96 (T = 8), spectrum 0.9^i: stated target |Δσ_i| ≤ 1e-5·σ₁ for the top k.
-        double[] s = new double[768];
+        // Over the emulator (CPU, no GPU): 640×512, k = 64, still on the randomized path.
+        int m = GpuRequirement.emulated() ? 640 : 1024, n = GpuRequirement.emulated() ? 512 : 768;
+        int k = GpuRequirement.emulated() ? 64 : 96;
+        double[] s = new double[n];
         for (int i = 0; i < s.length; i++) s[i] = Math.pow(0.9, i);
-        FloatMatrix a = knownSpectrum(1024, 768, s, 1201);
-        assertTrue(gpu.useRandomized(new JacobiShape(1024, 768), 96));
-        Svd svd = gpu.truncated(a, 96);
-        checkAgainst("randomized 1024×768 k=96", a, svd, s, 96, 1e-5);
+        FloatMatrix a = knownSpectrum(m, n, s, 1201);
+        assertTrue(gpu.useRandomized(new JacobiShape(m, n), k));
+        Svd svd = gpu.truncated(a, k);
+        checkAgainst("randomized " + m + "×" + n + " k=" + k, a, svd, s, k, 1e-5);
     }
 
     @Test

@@ -20,10 +20,37 @@ public final class Cuda {
     /** {@code CU_POINTER_ATTRIBUTE_*} values used here. */
     public static final int POINTER_CONTEXT = 1, POINTER_RANGE_START = 11, POINTER_RANGE_SIZE = 12;
 
+    /** {@code -Damalgam.cuda.syncEachLaunch=true}: synchronize after every launch, so a fault names its kernel. */
+    public static final String SYNC_EACH_LAUNCH = "amalgam.cuda.syncEachLaunch";
+
     private final CudaDriver driver;
+    private final boolean syncEachLaunch;
 
     public Cuda(CudaDriver driver) {
+        this(driver, Boolean.getBoolean(SYNC_EACH_LAUNCH));
+    }
+
+    /** {@code syncEachLaunch}: wait for every kernel right after launching it (debugging; slow). */
+    public Cuda(CudaDriver driver, boolean syncEachLaunch) {
         this.driver = driver;
+        this.syncEachLaunch = syncEachLaunch;
+    }
+
+    public boolean syncEachLaunch() {
+        return syncEachLaunch;
+    }
+
+    /**
+     * Checks a launch's result and, with {@link #syncEachLaunch()}, waits for the kernel, so that a
+     * fault is reported under the kernel's name instead of at the next synchronize of whatever call
+     * comes after it.
+     */
+    public void checkLaunch(int result, String name, long stream) {
+        check(result, "cuLaunchKernel", "launching " + name);
+        if (syncEachLaunch) {
+            check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize",
+                    "running kernel " + name + " (-D" + SYNC_EACH_LAUNCH + "=true)");
+        }
     }
 
     public CudaDriver driver() {
@@ -225,8 +252,7 @@ public final class Cuda {
     public void launch(long function, String name, long grid, int block, int sharedBytes, long stream,
                        MemorySegment arguments) {
         if (grid <= 0 || grid > Integer.MAX_VALUE) throw new IllegalArgumentException("kernel " + name + ": grid " + grid);
-        check(driver.cuLaunchKernel(function, (int) grid, 1, 1, block, 1, 1, sharedBytes, stream, arguments),
-                "cuLaunchKernel", "launching " + name);
+        checkLaunch(driver.cuLaunchKernel(function, (int) grid, 1, 1, block, 1, 1, sharedBytes, stream, arguments), name, stream);
     }
 
     /** {free, total} bytes of the current context's device. */

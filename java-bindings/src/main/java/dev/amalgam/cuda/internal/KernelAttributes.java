@@ -42,10 +42,28 @@ public interface KernelAttributes {
         }
     };
 
+    /**
+     * {@code cuFuncSetAttribute} of the library behind {@code cuda}'s driver (a {@link PanamaCudaDriver}:
+     * libcuda.so.1 or the library it was loaded from), the driver itself when it implements this
+     * interface (test drivers), or {@link #NONE}.
+     */
+    static KernelAttributes of(Cuda cuda) {
+        if (cuda.driver() instanceof PanamaCudaDriver p) return p.kernelAttributes();
+        return cuda.driver() instanceof KernelAttributes own ? own : NONE;  // a test driver that has them
+    }
+
     /** {@code cuFuncSetAttribute} from {@code libcuda.so.1}, or {@link #NONE} if it cannot be bound. */
     static KernelAttributes fromDriverLibrary() {
         try {
-            SymbolLookup lib = SymbolLookup.libraryLookup(PanamaCudaDriver.LIBRARY, Arena.global());
+            return from(SymbolLookup.libraryLookup(PanamaCudaDriver.LIBRARY, Arena.global()));
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            return NONE;
+        }
+    }
+
+    /** {@code cuFuncSetAttribute} from {@code lib}, or {@link #NONE} if it has none. */
+    static KernelAttributes from(SymbolLookup lib) {
+        try {
             MethodHandle h = Linker.nativeLinker().downcallHandle(lib.find("cuFuncSetAttribute").orElseThrow(),
                     FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
             return new KernelAttributes() {

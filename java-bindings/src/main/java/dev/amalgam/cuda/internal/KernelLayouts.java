@@ -25,6 +25,23 @@ public final class KernelLayouts {
     public static final int RESCALE_NONE = 0, RESCALE_MULTIPLY = 1, RESCALE_DIVIDE = 2;
     public static final int CONSENSUS_NONE = 0, CONSENSUS_SUM = 1, CONSENSUS_COUNT = 2;
 
+    /** The one key of every NaN in the kernels (amalgam.cuh magnitude_key): Java's {@code Float.NaN} key. */
+    public static final int NAN_KEY = 0x7FC00000;
+
+    /**
+     * The magnitude key as the kernels compute it: {@link dev.amalgam.kernel.MagnitudeKey} with every
+     * NaN canonical. GPU arithmetic drops NaN payloads, so host and device agree only on canonical
+     * NaN keys; every key that crosses between them goes through here.
+     */
+    public static int deviceKey(float x) {
+        return canonicalKey(Float.floatToRawIntBits(x) & 0x7FFFFFFF);
+    }
+
+    /** {@code key} with a NaN key made {@link #NAN_KEY}. */
+    public static int canonicalKey(int key) {
+        return key > 0x7F800000 ? NAN_KEY : key;
+    }
+
     public static final class SelectSegment {
         public static final int BASE_PTR = 0, MODEL_PTR = 8, COUNT = 16, BASE_DTYPE = 24, MODEL_DTYPE = 28, SIZE = 32;
     }

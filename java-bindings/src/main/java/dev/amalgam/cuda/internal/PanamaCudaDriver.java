@@ -47,7 +47,11 @@ public final class PanamaCudaDriver implements CudaDriver {
             cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord, cuEventSynchronize,
             cuEventElapsedTime, cuEventDestroy, cuLaunchKernel, cuMemGetInfo, cuGetErrorName, cuGetErrorString;
 
+    private final SymbolLookup library;
+    private volatile KernelAttributes kernelAttributes;
+
     private PanamaCudaDriver(SymbolLookup lib) {
+        this.library = lib;
         FunctionDescriptor l = FunctionDescriptor.of(JAVA_INT, JAVA_LONG);
         FunctionDescriptor ll = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG);
         FunctionDescriptor li = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT);
@@ -90,6 +94,13 @@ public final class PanamaCudaDriver implements CudaDriver {
         cuMemGetInfo = bind(lib, "cuMemGetInfo_v2", ll);
         cuGetErrorName = bind(lib, "cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
         cuGetErrorString = bind(lib, "cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    }
+
+    /** {@code cuFuncSetAttribute} from the same library as the other entry points. */
+    public KernelAttributes kernelAttributes() {
+        KernelAttributes a = kernelAttributes;
+        if (a == null) kernelAttributes = a = KernelAttributes.from(library);
+        return a;
     }
 
     private static MethodHandle bind(SymbolLookup lib, String symbol, FunctionDescriptor descriptor) {

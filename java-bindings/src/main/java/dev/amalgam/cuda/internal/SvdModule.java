@@ -38,8 +38,8 @@ public final class SvdModule implements AutoCloseable {
         if (gridX <= 0 || gridX > Integer.MAX_VALUE || gridY <= 0 || gridY > SvdLayouts.MAX_GRID_Y) {
             throw new IllegalArgumentException("kernel " + name + ": grid " + gridX + "×" + gridY);
         }
-        cuda.check(cuda.driver().cuLaunchKernel(function, (int) gridX, (int) gridY, 1, SvdLayouts.THREADS, 1, 1, sharedBytes,
-                stream, args), "cuLaunchKernel", "launching " + name);
+        cuda.checkLaunch(cuda.driver().cuLaunchKernel(function, (int) gridX, (int) gridY, 1, SvdLayouts.THREADS, 1, 1,
+                sharedBytes, stream, args), name, stream);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.amalgam.cuda.internal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.amalgam.cuda.CudaException;
 import java.lang.foreign.Arena;
@@ -23,6 +24,28 @@ class CudaErrorMappingTest {
         assertEquals("CUDA_ERROR_OUT_OF_MEMORY", e.errorName());
         assertEquals("cuMemAlloc_v2 failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory) while allocating 1048576 bytes",
                 e.getMessage());
+    }
+
+    /**
+     * -Damalgam.cuda.syncEachLaunch=true: a fault inside a kernel (reported at the next synchronize)
+     * is reported under that kernel's name, not under whatever call synchronizes next.
+     */
+    @Test
+    void syncEachLaunchNamesTheKernelThatFaulted() {
+        Cuda cuda = new Cuda(new FakeCudaDriver().failing("cuStreamSynchronize", 719), true);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment args = arena.allocate(16);
+            CudaException e = assertThrows(CudaException.class,
+                    () -> cuda.launch(7, "amalgam_gta_stats", 1, 256, 0, 5, args));
+            assertTrue(e.getMessage().startsWith("cuStreamSynchronize failed: "), e.getMessage());
+            assertTrue(e.getMessage().endsWith("while running kernel amalgam_gta_stats (-Damalgam.cuda.syncEachLaunch=true)"),
+                    e.getMessage());
+        }
+        // without the option the launch itself succeeds; the fault would surface later
+        Cuda lazy = new Cuda(new FakeCudaDriver().failing("cuStreamSynchronize", 719), false);
+        try (Arena arena = Arena.ofConfined()) {
+            lazy.launch(7, "amalgam_gta_stats", 1, 256, 0, 5, arena.allocate(16));
+        }
     }
 
     @Test

@@ -14,7 +14,6 @@ import dev.amalgam.cuda.internal.KernelLayouts.LinearArgs;
 import dev.amalgam.cuda.internal.KernelLayouts.LinearInput;
 import dev.amalgam.cuda.internal.KernelLayouts.SelectArgs;
 import dev.amalgam.cuda.internal.KernelLayouts.SelectSegment;
-import dev.amalgam.kernel.MagnitudeKey;
 import dev.amalgam.random.Philox4x32;
 import dev.amalgam.tensor.DTypeConversion;
 import java.lang.foreign.MemorySegment;
@@ -27,7 +26,26 @@ import java.lang.foreign.MemorySegment;
  * GPU run of the same contract does.
  */
 @SuppressWarnings("restricted")  // FFM native access is this class's purpose; tests and launchers enable it
-public final class EmulatedCudaDriver extends FakeCudaDriver {
+public final class EmulatedCudaDriver extends FakeCudaDriver implements KernelAttributes {
+
+    /** Like a GPU with 227 KiB of opt-in shared memory per block (the kernels here ignore the limit). */
+    @Override
+    public int cuFuncSetAttribute(long function, int attribute, int value) {
+        return attribute == MAX_DYNAMIC_SHARED_SIZE_BYTES && value <= 227 * 1024 ? 0 : 1;
+    }
+
+    @Override
+    public boolean available() {
+        return true;
+    }
+
+    @Override
+    public int cuDeviceGetAttribute(int[] value, int attribute, int device) {
+        int rc = super.cuDeviceGetAttribute(value, attribute, device);
+        if (attribute == DEVICE_MAX_SHARED_PER_BLOCK_OPTIN) value[0] = 227 * 1024;
+        return rc;
+    }
+
 
     private static final int TILE = KernelLayouts.TILE;
     public int launches;
@@ -92,7 +110,7 @@ public final class EmulatedCudaDriver extends FakeCudaDriver {
             long base = table.get(JAVA_LONG, row + SelectSegment.BASE_PTR), model = table.get(JAVA_LONG, row + SelectSegment.MODEL_PTR);
             int bd = table.get(JAVA_INT, row + SelectSegment.BASE_DTYPE), md = table.get(JAVA_INT, row + SelectSegment.MODEL_DTYPE);
             for (long i = 0; i < table.get(JAVA_LONG, row + SelectSegment.COUNT); i++) {
-                int key = MagnitudeKey.of(load(model, md, i) - load(base, bd, i));
+                int key = KernelLayouts.deviceKey(load(model, md, i) - load(base, bd, i));
                 if (key >>> (shift + bits) == prefix) {
                     long bin = (key >>> shift) & ((1 << bits) - 1);
                     hist.setAtIndex(JAVA_LONG, bin, hist.getAtIndex(JAVA_LONG, bin) + 1);
@@ -160,7 +178,7 @@ public final class EmulatedCudaDriver extends FakeCudaDriver {
                 for (long j = first; j < end; j++) {
                     float x = load(md.ptr(), md.dtype(), j);
                     float d = x - load(base, bd, j);
-                    int key = MagnitudeKey.of(d);
+                    int key = KernelLayouts.deviceKey(d);
                     if (mode == 0) {
                         if (!Float.isFinite(x)) flags.setAtIndex(JAVA_INT, m + 1, 1);
                         if (key == md.keepKey()) tiesKeep++;
@@ -202,7 +220,7 @@ public final class EmulatedCudaDriver extends FakeCudaDriver {
             for (int m = 0; m < t; m++) {
                 Model md = models[m];
                 float d = load(md.ptr(), md.dtype(), j) - b;
-                boolean keep = md.keeps(MagnitudeKey.of(d), i, hash, lo, hi);
+                boolean keep = md.keeps(KernelLayouts.deviceKey(d), i, hash, lo, hi);
                 if (keep) kept[m]++; else d = 0f;
                 v[m] = md.weight() * md.rescale(d);
                 if (consensus != KernelLayouts.CONSENSUS_NONE) {
