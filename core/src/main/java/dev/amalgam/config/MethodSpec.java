@@ -40,9 +40,11 @@ public record MethodSpec(String name, InputRoles inputs, ShapePolicy shapePolicy
     /** Makes the tensor merger of one merge (mergers may hold per-merge state, e.g. model-wide thresholds). */
     @FunctionalInterface
     public interface MergerFactory {
+        /** A fresh merger for {@code method} (the registry value it belongs to). */
         TensorMerger create(MethodSpec method);
     }
 
+    /** Copies the parameter maps (immutable, table order kept). */
     public MethodSpec {
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
         rejectedParameters = Map.copyOf(rejectedParameters);
@@ -74,6 +76,7 @@ public record MethodSpec(String name, InputRoles inputs, ShapePolicy shapePolicy
         return Optional.ofNullable(parameters.get(param));
     }
 
+    /** True if the method declares {@code param} (active or ignored). */
     public boolean declares(String param) {
         return parameters.containsKey(param);
     }

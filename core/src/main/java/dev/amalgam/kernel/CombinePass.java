@@ -19,6 +19,7 @@ import java.util.List;
 public record CombinePass(String tensorName, List<Tensor> inputs, float[] coefficients, VectorLayout layout, Tensor out,
                           boolean allowNonfinite) {
 
+    /** Checks the coefficient count and that every tensor has the layout's element count. */
     public CombinePass {
         inputs = List.copyOf(inputs);
         if (coefficients.length != layout.count() * inputs.size()) {

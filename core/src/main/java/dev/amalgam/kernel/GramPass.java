@@ -16,6 +16,7 @@ import java.util.List;
  */
 public record GramPass(String tensorName, List<Tensor> inputs, Tensor origin, VectorLayout layout) {
 
+    /** Checks that there is an input and that every tensor has the layout's element count. */
     public GramPass {
         inputs = List.copyOf(inputs);
         if (inputs.isEmpty()) throw new IllegalArgumentException("tensor " + tensorName + ": no inputs");

@@ -13,10 +13,12 @@ package dev.amalgam.kernel;
  */
 public record GramResult(int vectors, int inputs, double[] values) {
 
+    /** Checks that {@code values} holds vectors·k·k dots. */
     public GramResult {
         if (values.length != (long) vectors * inputs * inputs) throw new IllegalArgumentException("gram size");
     }
 
+    /** ⟨v_i, v_j⟩ over vector v. */
     public double dot(int v, int i, int j) {
         return values[(v * inputs + i) * inputs + j];
     }

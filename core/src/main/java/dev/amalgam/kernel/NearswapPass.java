@@ -18,6 +18,7 @@ public record NearswapPass(String tensorName, Tensor base, Tensor other, float t
     /** mergekit's clamp of |a − b| from below, as float32. */
     public static final float MIN_DIFFERENCE = 1e-6f;
 
+    /** Checks that the three tensors have the same element count. */
     public NearswapPass {
         if (base.elementCount() != out.elementCount() || other.elementCount() != out.elementCount()) {
             throw new IllegalArgumentException("tensor " + tensorName + ": element counts differ");

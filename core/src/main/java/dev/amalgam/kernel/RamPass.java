@@ -21,6 +21,7 @@ import java.util.List;
 public record RamPass(String tensorName, Tensor base, List<Tensor> models, float epsilon, float[] uniqueScale, Tensor out,
                       boolean allowNonfinite) {
 
+    /** Checks one scale per model and equal element counts. */
     public RamPass {
         models = List.copyOf(models);
         if (uniqueScale.length != models.size()) throw new IllegalArgumentException("tensor " + tensorName + ": scales");

@@ -13,6 +13,7 @@ public final class ReferenceElementwise {
     private ReferenceElementwise() {
     }
 
+    /** {@code nearswap} of one tensor, one element at a time. */
     public static LinearResult nearswap(NearswapPass pass) {
         Tensor a = pass.base(), b = pass.other();
         if (!pass.allowNonfinite()) {
@@ -31,6 +32,7 @@ public final class ReferenceElementwise {
         return new LinearResult(-1, nonFinite);
     }
 
+    /** The per-model shared and unique contribution counts of one tensor. */
     public static RamPass.Overlap ramOverlap(RamPass pass) {
         int count = pass.models().size();
         long[] shared = new long[count], unique = new long[count];
@@ -46,6 +48,7 @@ public final class ReferenceElementwise {
         return new RamPass.Overlap(shared, unique);
     }
 
+    /** {@code ram}/{@code ramplus_tl} of one tensor, one element at a time. */
     public static LinearResult ram(RamPass pass) {
         List<Tensor> models = pass.models();
         int count = models.size();

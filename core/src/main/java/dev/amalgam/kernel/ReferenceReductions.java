@@ -13,6 +13,7 @@ public final class ReferenceReductions {
     private ReferenceReductions() {
     }
 
+    /** The Gram matrices of the pass, in the {@link BlockedSum} order per vector. */
     public static GramResult gram(GramPass pass) {
         List<Tensor> x = pass.inputs();
         int k = x.size();
@@ -40,6 +41,7 @@ public final class ReferenceReductions {
         return new GramResult(vectors, k, values);
     }
 
+    /** The per-vector combination, float32 products summed in input order from 0f. */
     public static LinearResult combine(CombinePass pass) {
         List<Tensor> x = pass.inputs();
         int k = x.size();

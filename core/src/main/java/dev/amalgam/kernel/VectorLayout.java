@@ -15,6 +15,7 @@ package dev.amalgam.kernel;
  */
 public record VectorLayout(Kind kind, long count, long length) {
 
+    /** The three ways to cut a tensor into vectors. */
     public enum Kind {
         /** The whole tensor is one vector. */
         WHOLE,
@@ -24,6 +25,7 @@ public record VectorLayout(Kind kind, long count, long length) {
         COLUMNS
     }
 
+    /** Checks count ≥ 1 and length ≥ 0. */
     public VectorLayout {
         if (count < 1 || length < 0) throw new IllegalArgumentException("layout " + kind + " " + count + " x " + length);
     }

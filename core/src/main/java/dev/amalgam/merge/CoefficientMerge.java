@@ -33,7 +33,7 @@ final class CoefficientMerge {
     static List<Tensor> load(PlanEntry entry, MergeContext ctx, Arena arena) {
         List<Tensor> out = new ArrayList<>(ctx.plan().inputs().size());
         for (int i = 0; i < ctx.plan().inputs().size(); i++) {
-            out.add(InputTensors.load(ctx.input(i).checkpoint().tensor(entry.name()), entry.output(), arena));
+            out.add(InputTensors.load(ctx.input(i).folder().tensor(entry.name()), entry.output(), arena));
         }
         return out;
     }

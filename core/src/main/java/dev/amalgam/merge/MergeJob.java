@@ -2,6 +2,7 @@ package dev.amalgam.merge;
 
 import dev.amalgam.config.InputRoles;
 import dev.amalgam.checkpoint.Checkpoint;
+import dev.amalgam.config.InputRoles;
 import dev.amalgam.config.LayerPosition;
 import dev.amalgam.config.MergeConfig;
 import dev.amalgam.config.MethodSpec;

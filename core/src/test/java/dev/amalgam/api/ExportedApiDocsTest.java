@@ -34,7 +34,7 @@ class ExportedApiDocsTest {
     /** Files of exported packages that still have undocumented public members, with their count. */
     static final Map<String, Integer> NOT_YET_DOCUMENTED = new TreeMap<>(Map.ofEntries(
             Map.entry("config/ConfigException.java", 2), Map.entry("config/MergeConfig.java", 5),
-            Map.entry("config/MethodSpec.java", 2), Map.entry("config/ModelRef.java", 1),
+            Map.entry("config/ModelRef.java", 1),
             Map.entry("config/ParamSpec.java", 2), Map.entry("config/ParameterResolver.java", 5),
             Map.entry("config/ParameterValue.java", 9), Map.entry("io/AmalgamIOException.java", 2),
             Map.entry("io/ModelFolder.java", 10), Map.entry("io/SafetensorsFile.java", 3),

@@ -164,7 +164,7 @@ class CliBehaviourTest {
             unknown-key      | slices                     | unknown key `slices`
             unknown-param    | models[0].parameters.densty | unknown parameter `densty`
             duplicate-model  | models[1].model            | is listed twice
-            unknown-method   | merge_method               | unknown merge_method `arcee_fusion`
+            unknown-method   | merge_method               | unknown merge_method `ties_merging`
             misspelt-entry   | models[0].modle            | unknown key `modle`
             """)
     void configErrorsExitOneWithAOneLineMessageNamingTheKey(String name, String key, String phrase) throws IOException {
@@ -172,7 +172,7 @@ class CliBehaviourTest {
             case "unknown-key" -> "merge_method: ties\nbase_model: family/base\nslices: []\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
             case "unknown-param" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0, densty: 0.5}\n";
             case "duplicate-model" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n  - model: family/ft-1\n    parameters: {weight: 0.5}\n";
-            case "unknown-method" -> "merge_method: arcee_fusion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
+            case "unknown-method" -> "merge_method: ties_merging\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n    parameters: {weight: 1.0}\n";
             case "misspelt-entry" -> "merge_method: ties\nbase_model: family/base\nmodels:\n  - modle: family/ft-1\n    parameters: {weight: 1.0}\n";
             default -> throw new IllegalArgumentException(name);
         };
@@ -191,7 +191,7 @@ class CliBehaviourTest {
 
     @Test
     void verboseAddsTheStackTrace() throws IOException {
-        Path cfg = config("verbose.yaml", "merge_method: arcee_fusion\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n");
+        Path cfg = config("verbose.yaml", "merge_method: ties_merging\nbase_model: family/base\nmodels:\n  - model: family/ft-1\n");
         Cli.Result r = Cli.run("merge", cfg, out("verbose"), "--verbose");
         assertEquals(1, r.exitCode(), r.all());
         assertTrue(r.err().contains("\tat dev.amalgam.config."), r.all());
