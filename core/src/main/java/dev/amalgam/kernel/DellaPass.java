@@ -63,10 +63,12 @@ public record DellaPass(
         }
     }
 
+    /** Number of task models. */
     public int modelCount() {
         return models.size();
     }
 
+    /** Elements of the tensor. */
     public long elementCount() {
         return base.elementCount();
     }

@@ -14,6 +14,7 @@ import dev.amalgam.random.BernoulliMask;
  */
 public record DellaRows(long outer, long length, long inner) {
 
+    /** The vectors of a tensor of this shape. */
     public static DellaRows of(long[] shape) {
         long n = 1;
         for (long d : shape) n *= d;

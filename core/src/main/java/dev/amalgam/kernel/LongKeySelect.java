@@ -10,8 +10,14 @@ import java.util.function.LongUnaryOperator;
  */
 public final class LongKeySelect {
 
-    /** The threshold; k ≥ n keeps all ({@code key} = −1... never equal), k ≤ 0 none. */
+    /**
+     * The threshold; k ≥ n keeps all ({@code key} = −1), k ≤ 0 none.
+     *
+     * @param key        the key of the k-th largest
+     * @param tiesToKeep how many keys equal to it are kept, in flat order
+     */
     public record Threshold(long key, long tiesToKeep) {
+        /** Whether a key is kept, given the ties at the threshold key met before it in flat order. */
         public boolean keep(long k, long tiesBefore) {
             return k > key || (k == key && tiesBefore < tiesToKeep);
         }
@@ -27,6 +33,7 @@ public final class LongKeySelect {
 
     /** Histogram of 16-bit digit {@code shift} among keys whose higher bits equal {@code prefix}. */
     public interface Histogram {
+        /** Counts per 16-bit digit at {@code shift} of the keys with {@code (key & prefixMask) == prefix}. */
         long[] count(int shift, long prefix, long prefixMask);
     }
 
@@ -42,6 +49,7 @@ public final class LongKeySelect {
         };
     }
 
+    /** The threshold of the k largest of n keys, from their histograms. */
     public static Threshold select(Histogram histogram, long n, long k) {
         if (k <= 0) return new Threshold(Long.MAX_VALUE, 0);
         if (k >= n) return new Threshold(-1, 0);

@@ -24,6 +24,7 @@ public final class ReferenceDella {
     private ReferenceDella() {
     }
 
+    /** Runs one DELLA pass. */
     public static GtaResult run(DellaPass pass) {
         int t = pass.modelCount();
         long n = pass.elementCount();

@@ -14,6 +14,7 @@ public final class ReferenceSce {
     private ReferenceSce() {
     }
 
+    /** Runs one SCE pass. */
     public static ScePass.Result run(ScePass pass) {
         int t = pass.models().size();
         long n = pass.base().elementCount();

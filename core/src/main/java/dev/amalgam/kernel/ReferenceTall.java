@@ -50,6 +50,7 @@ public final class ReferenceTall {
         }
     }
 
+    /** The TALL masks, their vote and (if asked) the consensus output. */
     public static TallPass.Result masks(TallPass pass) {
         int t = pass.models().size();
         long n = pass.base().elementCount();

@@ -36,8 +36,9 @@ public record ScePass(String tensorName, Tensor base, List<Tensor> models, doubl
     /**
      * What an SCE pass reports.
      *
-     * @param selected       elements kept by the variance selection (n without one; 0: the output is the base)
-     * @param weights        w_m as float32
+     * @param selected         elements kept by the variance selection (n without one; 0: the output is the base)
+     * @param weights          w_m as float32
+     * @param signConflicts    elements where a nonzero τ_m disagreed with the elected sign
      * @param nonFiniteInput −1, 0 (base) or 1 + m
      * @param nonFiniteOutputs non-finite output elements
      */
