@@ -10,7 +10,7 @@ import java.util.List;
  * var ≠ 0; ties to the lower flat index) in every τ_m; elect signs by the unweighted sum; weights
  * w_m = s_m/Σs with s_m = mean of τ_m² (double, {@link BlockedSum} order), 1/N if |Σs| &lt; 1e-6,
  * rounded to float32; out = θ0 + Σ_m τ_m·(w_m·agree_m) / max(Σ_m w_m·agree_m, 1e-6) in float32.
- * The caller handles selectTopk ≤ 0 (the base) and k = 0 ({@link #selected} = 0: the base).
+ * The caller handles selectTopk ≤ 0 (the base) and k = 0 ({@link Result#selected()} = 0: the base).
  *
  * @param tensorName     for messages
  * @param base           θ0

@@ -101,7 +101,7 @@ class MergeConfigBuilderTest {
                 MergeConfig.builder("ties").baseModel("base").model("a", m -> m.weight(1)).consensusMethod(ConsensusMethod.NONE),
                 MergeConfig.builder("tsv_m").baseModel("base").model("a", m -> m.weight(1)),
                 MergeConfig.builder("linear").model("a", m -> m.weight(1).parameter("normalize", ConfigValue.of(true))),
-                MergeConfig.builder("della").baseModel("base").model("a", m -> m.weight(1)),
+                MergeConfig.builder("pcb").baseModel("base").model("a"),
                 MergeConfig.builder("tiess").model("a"),
                 MergeConfig.builder("linear"),
                 MergeConfig.builder("ties").baseModel("base").model("a", m -> m.weight(1)).outDtype(DType.F64));
