@@ -43,8 +43,16 @@ public record DellaPass(
         boolean allowNonfinite) {
 
     /** DELLA's rescale modes (§1.9): none, {@code l1}, {@code inverse_probability} (x / p_i). */
-    public enum Rescale { NONE, L1, INVERSE_PROBABILITY }
+    public enum Rescale {
+        /** Kept values unchanged. */
+        NONE,
+        /** Σ|δ|/Σ|δ̂| per tensor (double). */
+        L1,
+        /** Each kept value divided by its p_i (double). */
+        INVERSE_PROBABILITY
+    }
 
+    /** Validates the per-model arrays and element counts. */
     public DellaPass {
         models = List.copyOf(models);
         int t = models.size();

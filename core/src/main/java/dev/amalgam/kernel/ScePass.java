@@ -23,6 +23,7 @@ import java.util.List;
 public record ScePass(String tensorName, Tensor base, List<Tensor> models, double selectTopk, float scale, Tensor out,
                       boolean allowNonfinite) {
 
+    /** Validates the per-model arrays and element counts. */
     public ScePass {
         models = List.copyOf(models);
         if (models.isEmpty()) throw new IllegalArgumentException("tensor " + tensorName + ": sce needs a model");

@@ -22,6 +22,7 @@ import java.util.List;
 public record TallPass(String tensorName, Tensor base, List<Tensor> models, Tensor tau, float[] lambdas, long k, float alpha,
                        Tensor out, long[][] masks) {
 
+    /** Validates the per-model arrays and element counts. */
     public TallPass {
         models = List.copyOf(models);
         long n = base.elementCount();

@@ -24,6 +24,7 @@ import java.util.List;
 public record TauPass(String tensorName, Tensor base, List<Tensor> models, float[] weights, MagnitudeThreshold[] keep,
                       boolean l1Rescale, ConsensusMethod consensus, boolean normalize, Tensor tau) {
 
+    /** Validates the per-model arrays and element counts. */
     public TauPass {
         models = List.copyOf(models);
         if (weights.length != models.size() || keep.length != models.size()) {
