@@ -134,6 +134,11 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
             public void finished() {
                 bar.finished();
             }
+
+            @Override
+            public void notice(String message) {
+                bar.notice(message);
+            }
         };
     }
 

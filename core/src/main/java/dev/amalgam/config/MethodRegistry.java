@@ -1,5 +1,6 @@
 package dev.amalgam.config;
 
+import dev.amalgam.merge.LiteratureMergers;
 import dev.amalgam.merge.Mergers;
 import dev.amalgam.merge.GtaMerger;
 import dev.amalgam.merge.LinearMerger;
@@ -25,7 +26,7 @@ import java.util.function.IntUnaryOperator;
  * {@code allow_nonfinite} (false). GTA methods (§1.4) accept {@code density}/{@code rescale}/
  * {@code rescale_mode} even without a sparsifier (warning if not default). {@code rescale_mode}
  * choices: {@code l1}, plus {@code inverse_density} for dare_*, {@code inverse_probability} for
- * della*. {@code lines} (LiNeS, §13.3) is declared on methods producing θ0 + Δ but is planned.
+ * della*. {@code lines} (LiNeS, §13.3) is declared on methods producing θ0 + Δ (merge.Lines).
  * Parameters mergekit accepts and ignores ({@code int8_mask} everywhere, a leftover per-model
  * {@code density} on methods without a sparsifier, per-model {@code weight} on methods that take
  * no weights) are declared as {@link ParamSpec#ignored() ignored}: setting them is a warning
@@ -92,7 +93,7 @@ public final class MethodRegistry {
         ParamSpec lambda = ParamSpec.number("lambda", 1.0);
         ParamSpec consensus = ParamSpec.choice("consensus_method", "sum", "sum", "count");
         ParamSpec densityScope = ParamSpec.choice("density_scope", "tensor", "tensor", "model").asScalarOnly();
-        ParamSpec lines = ParamSpec.mapping("lines").asPlanned();
+        ParamSpec lines = ParamSpec.mapping("lines");
 
         add(t, new Def("linear", InputRoles.allModels(true), ShapePolicy.CROP_TO_COMMON)
                 .merger(m -> new LinearMerger())
@@ -119,26 +120,26 @@ public final class MethodRegistry {
         }
         for (String name : List.of("della", "della_linear")) {
             boolean elects = name.equals("della");
-            Def d = gta(name, null)
+            Def d = gta(name, null).merger(LiteratureMergers::della)
                     .p(weightReq, density(1.0), ParamSpec.number("epsilon", 0.15).perModelScope(),
                             ParamSpec.bool("normalize", elects), ParamSpec.bool("rescale", true), lambda);
             if (elects) d.p(consensus);
             add(t, d.rescaleModes("inverse_probability").p(lines));
         }
-        add(t, new Def("sce", InputRoles.baseAndTasks(), ShapePolicy.CROP_TO_BASE)
+        add(t, new Def("sce", InputRoles.baseAndTasks(), ShapePolicy.CROP_TO_BASE).merger(LiteratureMergers::sce)
                 .p(ParamSpec.number("select_topk", 1.0), lines).noWeights().noDensity());
 
         Map<String, String> consensusRenames = Map.of(
                 "lambda", "Amalgam's consensus methods replace mergekit's `lambda`: use `alpha` for the global "
                         + "scale and `lambda_tall` for the per-model TALL-mask threshold",
                 "k", "Amalgam's consensus methods replace mergekit's `k`: use `consensus_k` (default 2)");
-        Def cta = gta("consensus_ta", null)
+        Def cta = gta("consensus_ta", null).merger(LiteratureMergers::consensus)
                 .p(ParamSpec.number("weight", 1.0).perModelScope(), lambdaTall(), ParamSpec.integer("consensus_k", 2),
                         ParamSpec.number("alpha", 1.0), ParamSpec.bool("normalize", false))
                 .noSparsifier().p(lines);
         cta.rejected.putAll(consensusRenames);
         add(t, cta);
-        Def cties = gta("consensus_ties", null)
+        Def cties = gta("consensus_ties", null).merger(LiteratureMergers::consensus)
                 .p(ParamSpec.number("weight", 1.0).perModelScope(), lambdaTall(), ParamSpec.integer("consensus_k", 2),
                         ParamSpec.number("alpha", 1.0), ParamSpec.bool("normalize", false),
                         density(0.2), densityScope, consensus, ParamSpec.bool("rescale", false))

@@ -44,6 +44,32 @@ public interface KernelBackend extends AutoCloseable {
         return ReferenceReductions.combine(pass);
     }
 
+    /**
+     * {@code della}/{@code della_linear} of one tensor (§8); bit for bit {@link ReferenceDella},
+     * which the default runs on the host.
+     */
+    default GtaResult della(DellaPass pass) {
+        return ReferenceDella.run(pass);
+    }
+
+    /** {@code sce} of one tensor (§9); bit for bit {@link ReferenceSce}, which the default runs on the host. */
+    default ScePass.Result sce(ScePass pass) {
+        return ReferenceSce.run(pass);
+    }
+
+    /**
+     * The unscaled multi-task vector τ_MTL of one tensor (§10 step 1); returns the per-model trim
+     * survivors. Bit for bit {@link ReferenceTall#tau}, which the default runs on the host.
+     */
+    default long[] taskVector(TauPass pass) {
+        return ReferenceTall.tau(pass);
+    }
+
+    /** The TALL masks and consensus output of one tensor (§10 steps 2–4); default on the host. */
+    default TallPass.Result tallMasks(TallPass pass) {
+        return ReferenceTall.masks(pass);
+    }
+
     /** {@code nearswap} of one tensor; the default runs {@link ReferenceElementwise} on the host. */
     default LinearResult nearswap(NearswapPass pass) {
         return ReferenceElementwise.nearswap(pass);

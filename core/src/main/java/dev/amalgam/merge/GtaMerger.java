@@ -106,7 +106,7 @@ public final class GtaMerger implements TensorMerger {
             RescaleMode rescale = rescaleMode(p, name, layerT);
             GtaPass pass = new GtaPass(name, base, models, indices, weights, sparsifiers, rescale, ctx.seed(),
                     consensus(p, name, layerT), p.bool("normalize", null, name, layerT),
-                    (float) p.number("lambda", null, name, layerT), out, ctx.allowNonfinite());
+                    (float) (p.number("lambda", null, name, layerT) * Lines.scale(entry, ctx)), out, ctx.allowNonfinite());
             GtaResult result = ctx.backend().gta(pass);
             if (result.nonFiniteInput() >= 0) {
                 MergeInput bad = ctx.input(result.nonFiniteInput());

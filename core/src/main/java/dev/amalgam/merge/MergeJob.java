@@ -1,5 +1,6 @@
 package dev.amalgam.merge;
 
+import dev.amalgam.config.InputRoles;
 import dev.amalgam.checkpoint.Checkpoint;
 import dev.amalgam.config.InputRoles;
 import dev.amalgam.config.LayerPosition;

@@ -52,7 +52,7 @@ public final class SvdMerger implements TensorMerger {
                 for (int i = 0; i < x.length; i++) x[i] -= theta0[i];
                 taus.add(x);
             }
-            float alpha = (float) ctx.params().number("alpha", null, name, layerT);
+            float alpha = (float) (ctx.params().number("alpha", null, name, layerT) * Lines.scale(entry, ctx));
             float[] mixed;
             boolean matrixPath = t > 0 && entry.output().rank() == 2 && n > 0 && !excluded(name, ctx);
             if (t == 0) {

@@ -100,6 +100,7 @@ class MergeConfigBuilderTest {
                 MergeConfig.builder("ties").baseModel("base").model("a", m -> m.weight(1)).densityScope(DensityScope.MODEL)
                         .density(ConfigValue.gradient(0.1, 0.2)),
                 MergeConfig.builder("ties").baseModel("base").model("a", m -> m.weight(1)).consensusMethod(ConsensusMethod.NONE),
+                MergeConfig.builder("pcb").baseModel("base").model("a"),
                 MergeConfig.builder("tiess").model("a"),
                 MergeConfig.builder("linear"),
                 MergeConfig.builder("ties").baseModel("base").model("a", m -> m.weight(1)).outDtype(DType.F64));

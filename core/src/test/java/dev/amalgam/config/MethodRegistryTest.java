@@ -23,8 +23,9 @@ class MethodRegistryTest {
                 "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "passthrough",
                 "arcee_fusion", "ram", "ramplus_tl", "fisher", "regmean", "pcb", "widen"), MethodRegistry.names());
         assertEquals(List.of("linear", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs",
-                "breadcrumbs_ties", "tsv_m", "iso_c", "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock",
-                "nearswap", "passthrough", "arcee_fusion", "ram", "ramplus_tl"), MethodRegistry.implementedNames());
+                "breadcrumbs_ties", "della", "della_linear", "sce", "consensus_ta", "consensus_ties", "tsv_m", "iso_c",
+                "iso_cts", "slerp", "nuslerp", "multislerp", "karcher", "model_stock", "nearswap", "passthrough", "arcee_fusion",
+                "ram", "ramplus_tl"), MethodRegistry.implementedNames());
         assertTrue(MethodRegistry.find("ties_merging").isEmpty());
         assertThrows(IllegalArgumentException.class, () -> MethodRegistry.get("Slerp"));
     }
@@ -85,7 +86,7 @@ class MethodRegistryTest {
         assertNull(scale.defaultValue());
         assertFalse(scale.required());
         assertTrue(param("fisher", "fisher_file").required());
-        assertFalse(param("ties", "lines").available());
+        assertTrue(param("ties", "lines").available());
     }
 
     @Test

@@ -79,11 +79,21 @@ class MergekitYamlCliTest {
     }
 
     @Test
-    void replacesAnExistingOutputAsMergekitWritesIntoIt() throws IOException {
-        Path out = Files.createDirectories(work.resolve("out-existing"));
+    void replacesAnEarlierOutputButNeverAForeignFolder() throws IOException {
+        // mergekit writes into any existing folder; Amalgam replaces only its own earlier output
+        // (issue 11: a non-empty folder it did not write may hold a user's models).
+        Path out = work.resolve("out-existing");
+        assertEquals(0, Cli.run("mergekit-yaml", config, out, "--quiet").exitCode());
         Files.writeString(out.resolve("stale.txt"), "old");
         assertEquals(0, Cli.run("mergekit-yaml", config, out, "--quiet").exitCode());
-        assertFalse(Files.exists(out.resolve("stale.txt")));
+        assertFalse(Files.exists(out.resolve("stale.txt")), "the earlier output was replaced");
+
+        Path foreign = Files.createDirectories(work.resolve("out-foreign"));
+        Files.writeString(foreign.resolve("notes.txt"), "mine");
+        Cli.Result r = Cli.run("mergekit-yaml", config, foreign, "--quiet");
+        assertEquals(1, r.exitCode(), r.all());
+        assertEquals(1, r.errLines().size(), r.all());
+        assertEquals("mine", Files.readString(foreign.resolve("notes.txt")), "the foreign folder is untouched");
     }
 
     @Test

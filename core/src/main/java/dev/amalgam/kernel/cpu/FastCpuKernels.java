@@ -66,6 +66,26 @@ public final class FastCpuKernels implements KernelBackend {
     }
 
     @Override
+    public GtaResult della(dev.amalgam.kernel.DellaPass pass) {
+        return DellaKernel.run(pass);
+    }
+
+    @Override
+    public dev.amalgam.kernel.ScePass.Result sce(dev.amalgam.kernel.ScePass pass) {
+        return SceKernel.run(pass);
+    }
+
+    @Override
+    public long[] taskVector(dev.amalgam.kernel.TauPass pass) {
+        return TallKernel.tau(pass);
+    }
+
+    @Override
+    public dev.amalgam.kernel.TallPass.Result tallMasks(dev.amalgam.kernel.TallPass pass) {
+        return TallKernel.masks(pass);
+    }
+
+    @Override
     public LinearResult nearswap(dev.amalgam.kernel.NearswapPass pass) {
         return ElementwiseKernels.nearswap(pass);
     }
