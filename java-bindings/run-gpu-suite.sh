@@ -47,7 +47,7 @@ if [ "$mode" = "stage" ]; then
     ./mvnw -B -q -N dependency:copy -Dartifact="$artifact" -DoutputDirectory="$stage/lib" -Dmdep.useBaseVersion=true
   done
   cp "$0" "$stage/run-gpu-suite.sh"
-  if unzip -l "$stage"/lib/amalgam-native-build-*.jar dev/amalgam/cuda/amalgam.fatbin >/dev/null 2>&1; then
+  if unzip -l "$stage"/lib/amalgam-native-build-*.jar amalgam-cuda/amalgam.fatbin >/dev/null 2>&1; then
     echo "staged $stage (with amalgam.fatbin)"
   else
     echo "staged $stage — WARNING: amalgam.fatbin is absent (nvcc not on PATH at build time): the GPU tests will fail"

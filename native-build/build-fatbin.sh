@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the CUDA kernels of kernels-cuda into ONE fatbin, packaged as the classpath resource
-# dev/amalgam/cuda/amalgam.fatbin, and runs the host C++ tests of the shared device math.
+# amalgam-cuda/amalgam.fatbin, and runs the host C++ tests of the shared device math.
 # Run by Maven (native-build/pom.xml, phase generate-resources); usable by hand:
 #
 #   native-build/build-fatbin.sh <kernels-cuda dir> <resource output dir> <report dir> [classes dir]
@@ -19,13 +19,15 @@ resource_dir=${2:?resource output dir}
 report_dir=${3:?report dir}
 classes_dir=${4:-}
 src="$kernels_dir/src"
-fatbin_dir="$resource_dir/dev/amalgam/cuda"
+fatbin_dir="$resource_dir/amalgam-cuda"
 fatbin="$fatbin_dir/amalgam.fatbin"
 mkdir -p "$report_dir"
+# The fatbin used to lie in the package dev.amalgam.cuda (split with the bindings module): drop leftovers.
+rm -rf "$resource_dir/dev/amalgam/cuda"; if [ -n "$classes_dir" ]; then rm -rf "$classes_dir/dev/amalgam/cuda"; fi
 
 say() { echo "[amalgam native-build] $*"; }
 # A fatbin from an earlier build must not survive in the classes dir when this build makes none.
-drop_fatbin() { rm -f "$fatbin"; if [ -n "$classes_dir" ]; then rm -rf "$classes_dir/dev/amalgam/cuda"; fi; }
+drop_fatbin() { rm -f "$fatbin"; if [ -n "$classes_dir" ]; then rm -rf "$classes_dir/amalgam-cuda"; fi; }
 
 # ---- host C++ tests of the device math that also runs on the host (philox.cuh) ----
 cxx=""

@@ -90,7 +90,7 @@ class CudaKernelProviderTest {
     void missingFatbinSaysTheBackendWasNotBuilt() {
         KernelProvider.Availability a = with(new FakeCudaDriver(), false).availability();
         assertFalse(a.usable());
-        assertTrue(a.reason().startsWith("the CUDA backend was not built: dev/amalgam/cuda/amalgam.fatbin"), a.reason());
+        assertTrue(a.reason().startsWith("the CUDA backend was not built: amalgam-cuda/amalgam.fatbin"), a.reason());
     }
 
     @Test

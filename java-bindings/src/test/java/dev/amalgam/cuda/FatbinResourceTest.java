@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class FatbinResourceTest {
 
     private static final Path BUILT = Path.of("..", "native-build", "target", "generated-resources", "cuda",
-            "dev", "amalgam", "cuda", "amalgam.fatbin");
+            "amalgam-cuda", "amalgam.fatbin");
 
     @Test
     void presentIffNativeBuildMadeIt() {
@@ -32,7 +32,7 @@ class FatbinResourceTest {
         int magic = ByteBuffer.wrap(fatbin, 0, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
         assertEquals(0xBA55ED50, magic, "fatbin header magic");
         String summary;
-        try (InputStream in = FatbinResource.class.getClassLoader().getResourceAsStream("dev/amalgam/cuda/ptxas-summary.txt")) {
+        try (InputStream in = FatbinResource.class.getClassLoader().getResourceAsStream("amalgam-cuda/ptxas-summary.txt")) {
             summary = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         for (String kernel : new String[] {"amalgam_magnitude_histogram", "amalgam_gta_stats", "amalgam_gta_merge",

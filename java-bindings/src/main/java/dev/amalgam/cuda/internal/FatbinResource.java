@@ -7,7 +7,7 @@ import java.io.UncheckedIOException;
 /** The kernels, built by amalgam-native-build into a classpath resource when nvcc was present. */
 public final class FatbinResource {
 
-    public static final String PATH = "dev/amalgam/cuda/amalgam.fatbin";
+    public static final String PATH = "amalgam-cuda/amalgam.fatbin";
 
     private FatbinResource() {
     }
