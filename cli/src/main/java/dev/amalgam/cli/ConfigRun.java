@@ -69,12 +69,6 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
         Path dir = temporary ? parent.resolve(".amalgam-stages-" + output.getFileName() + "-" + ProcessHandle.current().pid())
                 : intermediateDir;
         MultiStageConfig stages = MultiStageConfig.load(config, dir);
-        for (Path f : reportFiles) {
-            if (ReportFiles.isHtml(f)) {
-                throw new ConfigException(config.getFileName().toString(), "", "--report " + f
-                        + ": the HTML report covers single-document configs; use FILE.json for a multi-stage file");
-            }
-        }
         for (MultiStageConfig.Stage s : stages.stages()) checkStrict(s.config(), stageLabel(s));
         if (dryRun) {
             for (MultiStageConfig.Stage s : stages.stages()) {
@@ -95,8 +89,13 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
         }
         boolean remove = temporary && !keepIntermediates;
         if (temporary && Files.exists(dir)) throw new IOException(dir + ": intermediate folder already exists");
+        // An HTML report analyses the final stage: the model that is written and published
+        // (intermediates are usually removed); the JSON report lists every stage's summary.
+        List<Path> htmlFiles = reportFiles.stream().filter(ReportFiles::isHtml).toList();
+        AnalysisCollector collector = htmlFiles.isEmpty() ? null : new AnalysisCollector();
         List<MergeReport> reports = MultiStageMerge.run(stages,
-                (s, out1, last) -> options(s.config(), last ? output : out1, last ? force : true), progress(), remove);
+                (s, out1, last) -> options(s.config(), last ? output : out1, last ? force : true), progress(), remove,
+                collector == null ? TensorObserver.NONE : collector);
         if (!quiet) {
             for (int i = 0; i < reports.size(); i++) {
                 out.println("stage " + stageLabel(stages.stages().get(i)) + ":");
@@ -105,6 +104,16 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
             if (!remove) out.println("intermediate stages kept in " + dir);
         }
         writeReport(out, reports);
+        if (collector != null) {
+            MergeSummary last = MergeSummary.of(reports.getLast(), false);
+            String label = config.getFileName() + ", final stage " + stageLabel(stages.stages().getLast()) + " of "
+                    + stages.stages().size();
+            HtmlReport.RunInfo run = new HtmlReport.RunInfo(label, ReportFiles.configText(config), last.backend(),
+                    last.backendReason(), last.seconds(), MergeCommand.timings(last), last.warnings(),
+                    last.output().map(Path::toString).orElse(null));
+            ReportFiles.write(htmlFiles, MergeCommand.json(last), collector.analysis(), run);
+            if (!quiet) for (Path f : htmlFiles) out.println("  report:    " + f);
+        }
         return 0;
     }
 
@@ -153,6 +162,7 @@ record ConfigRun(Path config, Path output, Device device, ToLongFunction<MergeCo
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         List<Object> docs = reports.stream().<Object>map(r -> MergeCommand.json(MergeSummary.of(r, false))).toList();
         for (Path reportFile : reportFiles) {
+            if (ReportFiles.isHtml(reportFile)) continue;  // the final stage's HTML analysis, written by runStages
             json.writeValue(reportFile.toFile(), docs.size() == 1 ? docs.getFirst() : docs);
             if (!quiet) out.println("  report:    " + reportFile);
         }

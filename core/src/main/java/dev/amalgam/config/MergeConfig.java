@@ -46,8 +46,13 @@ public final class MergeConfig {
     static final String NAME_KEY = "name";
     /** mergekit keys Amalgam does not implement, with why (an error, not a silent difference). */
     static final Map<String, String> UNSUPPORTED_KEYS = Map.of(
-            "modules", "per-module configs (mergekit `modules:`) are not supported; use `models` or `slices`",
-            "residual_weight", "`residual_weight` is not supported");
+            "modules", "per-module configs (mergekit `modules:`) are not supported; use `models` or `slices`");
+    /**
+     * Keys mergekit accepts and never reads ({@code residual_weight}: in its slice schema, unused
+     * by every merge; its pydantic models also drop unknown fields): a warning saying so, an error under
+     * {@code --strict}. Any other unknown key stays an error, so typos are still caught.
+     */
+    static final List<String> IGNORED_KEYS = List.of("residual_weight");
 
     /** Where the output's tokenizer files come from. */
     public record TokenizerSource(String asWritten, Path resolvedPath) {
@@ -577,11 +582,19 @@ public final class MergeConfig {
                     if (!multiStage) warnings.add("name: has no effect outside a multi-stage (multi-document) config");
                     continue;
                 }
+                if (IGNORED_KEYS.contains(k)) {
+                    warnings.add(ignoredKeyWarning(k));
+                    continue;
+                }
                 String why = UNSUPPORTED_KEYS.get(k);
                 if (why != null) throw error(k, why);
                 throw error(k, "unknown key `" + k + "` in the top level; valid keys: " + join(TOP_LEVEL_KEYS)
                         + Suggestions.didYouMean(k, TOP_LEVEL_KEYS));
             }
+        }
+
+        private static String ignoredKeyWarning(String path) {
+            return path + ": has no effect (mergekit accepts it and ignores it too)";
         }
 
         private static boolean present(JsonNode root, String key) {
@@ -947,6 +960,10 @@ public final class MergeConfig {
             for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
                 if (!valid.contains(k)) {
+                    if (IGNORED_KEYS.contains(k)) {
+                        warnings.add(ignoredKeyWarning(pathPrefix + k));
+                        continue;
+                    }
                     String why = UNSUPPORTED_KEYS.get(k);
                     if (why != null) throw error(pathPrefix + k, why);
                     throw error(pathPrefix + k, "unknown key `" + k + "` in " + where + "; valid keys: " + join(valid)

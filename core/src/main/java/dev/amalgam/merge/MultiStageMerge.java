@@ -40,6 +40,16 @@ public final class MultiStageMerge {
      */
     public static List<MergeReport> run(MultiStageConfig stages, StageOptions options, ProgressListener progress,
                                         boolean removeIntermediates) throws IOException {
+        return run(stages, options, progress, removeIntermediates, TensorObserver.NONE);
+    }
+
+    /**
+     * As {@link #run(MultiStageConfig, StageOptions, ProgressListener, boolean)}, with
+     * {@code lastStageObserver} seeing the tensors of the last stage (the output the user gets;
+     * what an HTML report analyses).
+     */
+    public static List<MergeReport> run(MultiStageConfig stages, StageOptions options, ProgressListener progress,
+                                        boolean removeIntermediates, TensorObserver lastStageObserver) throws IOException {
         List<MergeReport> reports = new ArrayList<>();
         try {
             List<MultiStageConfig.Stage> all = stages.stages();
@@ -49,7 +59,7 @@ public final class MultiStageMerge {
                 MergeJob.Options o = options.forStage(s, last ? null : stages.stageOutput(s.name()), last);
                 if (!last) Files.createDirectories(stages.intermediateDir());
                 try {
-                    reports.add(MergeJob.run(s.config(), o, progress));
+                    reports.add(MergeJob.run(s.config(), o, progress, last ? lastStageObserver : TensorObserver.NONE));
                 } catch (MergeException e) {
                     throw new MergeException("stage " + (s.name() != null ? "`" + s.name() + "`" : "(last)") + " (document "
                             + s.document() + "): " + e.getMessage(), e);

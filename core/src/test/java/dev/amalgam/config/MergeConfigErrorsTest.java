@@ -40,6 +40,26 @@ class MergeConfigErrorsTest {
         assertEquals(key, e.keyPath());
     }
 
+    /** mergekit's pydantic models drop keys outside its schema: a warning here, never a silent pass or a refusal. */
+    @Test
+    void keysMergekitIgnoresAreWarningsNamingThePath() {
+        MergeConfig c = parse("""
+                merge_method: linear
+                residual_weight: 0.2
+                models:
+                  - model: a
+                    residual_weight: 0.1
+                    parameters: {weight: 1}
+                """);
+        assertEquals(2, c.warnings().size(), c.warnings().toString());
+        assertTrue(c.warnings().contains("residual_weight: has no effect (mergekit accepts it and ignores it too)"),
+                c.warnings().toString());
+        assertTrue(c.warnings().stream().anyMatch(w -> w.startsWith("models[0].residual_weight: has no effect")),
+                c.warnings().toString());
+        // A near miss of it is still a typo error, not a silent warning.
+        assertRejected(ties("residual_wieght: 1\n"), "unknown key `residual_wieght`");
+    }
+
     @Test
     void parametersOtherMethodsDeclareAreWarningsAsInMergekit() {
         MergeConfig c = parse("""

@@ -149,5 +149,14 @@ class MergekitYamlCliTest {
         assertEquals(0, dry.exitCode(), dry.all());
         assertTrue(dry.out().contains("2 stages are valid"), dry.all());
         assertFalse(Files.exists(work.resolve("out-multi-dry")));
+        // --report: the HTML analyses the final stage (the written model), the JSON lists every stage.
+        Path html = work.resolve("multi-report.html");
+        Path json = work.resolve("multi-report.json");
+        Cli.Result rep = Cli.run("merge", multi, work.resolve("out-multi-report"), "--report", html, "--report", json);
+        assertEquals(0, rep.exitCode(), rep.all());
+        String page = Files.readString(html);
+        assertTrue(page.contains("final stage `final`") && page.contains("task_arithmetic"), "HTML of the final stage");
+        var stages = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile());
+        assertEquals(2, stages.size(), "one JSON summary per stage");
     }
 }
