@@ -86,7 +86,7 @@ import java.util.function.LongPredicate;
  *   <li>Bit-identical to {@link ReferenceKernels} except the l1 rescale factor, whose Σ's are
  *       tree reductions per tile (spec §1.10 tolerance). Inputs in dtypes the kernels do not
  *       read (F64) are delegated to the reference, which rounds them to float32 the same way.</li>
- *   <li>Methods are synchronized: a backend serves one thread at a time, and every call returns
+ *   <li>Methods serialize on the backend's {@link CudaSession} (shared with {@link #svd()}): a backend serves one thread at a time, and every call returns
  *       after its results (output tensor included) are complete.</li>
  * </ul>
  */
@@ -96,45 +96,24 @@ public final class CudaKernels implements KernelBackend {
     private static final int[][] SELECT_PASSES = {{20, 11}, {10, 10}, {0, 10}};
     private static final int HISTOGRAM_BYTES = 2048 * 8;
     /** Dynamic shared memory every kernel may use without cuFuncSetAttribute. */
-    private static final int DEFAULT_SHARED = 48 * 1024;
+    private static final int DEFAULT_SHARED = CudaSession.DEFAULT_SHARED;
 
-    /** A context to run in and whether it is the device's primary context, retained by us. */
-    private record Placement(Cuda cuda, CudaDeviceInfo device, long context, int retainedDevice) {
-        static Placement primary(Cuda cuda, int ordinal) {
-            cuda.init();
-            CudaDeviceInfo info = CudaDeviceInfo.query(cuda, ordinal);
-            int handle = cuda.device(ordinal);
-            return new Placement(cuda, info, cuda.retainPrimaryContext(handle), handle);
-        }
-
-        static Placement current(Cuda cuda) {
-            long context = cuda.currentContext();
-            if (context == 0) {
-                throw new IllegalStateException("no CUDA context is current on this thread: create or set one first"
-                        + " (cuCtxCreate / cuCtxSetCurrent, e.g. through JCuda), then attach");
-            }
-            return new Placement(cuda, CudaDeviceInfo.query(cuda, cuda.currentDevice()), context, -1);
-        }
-    }
-
+    private final CudaSession session;
     private final Cuda cuda;
     private final CudaDeviceInfo device;
     private final long context;
-    private final int retainedDevice;
     private final KernelModule module;
-    private final long copyStream;
     private final long computeStream;
     private final Transfers transfers;
     private final ChunkPipeline pipeline;
     private final DeviceArena arena;
-    private final long maxChunkBytes;
     private final ReferenceKernels fallback = new ReferenceKernels();
     private final KernelAttributes attributes;
     private final int sharedOptin;    // the most dynamic shared memory a block may opt in to
     private int mergeSharedGranted = DEFAULT_SHARED;
     private final java.util.Map<String, Double> kernelMillis = new java.util.TreeMap<>();
     private long profileStart, profileEnd;  // timing events, created when profiling is turned on
-    private boolean closed;
+    private CudaSvdKernels svd;             // the SVD family on this session, opened on first use
 
     /**
      * Opens device {@code ordinal}: retains its primary context and loads {@code fatbin}.
@@ -142,45 +121,28 @@ public final class CudaKernels implements KernelBackend {
      * with it); {@code stagingBytes} is the size of each of the two pinned staging buffers.
      */
     public CudaKernels(Cuda cuda, int ordinal, byte[] fatbin, long maxChunkBytes, long stagingBytes) {
-        this(Placement.primary(cuda, ordinal), fatbin, maxChunkBytes, stagingBytes);
+        this(CudaSession.primary(cuda, ordinal, fatbin, KernelAttributes.of(cuda), maxChunkBytes, stagingBytes));
     }
 
-    private CudaKernels(Placement placement, byte[] fatbin, long maxChunkBytes, long stagingBytes) {
-        this.cuda = placement.cuda();
-        this.device = placement.device();
-        this.context = placement.context();
-        this.retainedDevice = placement.retainedDevice();
-        this.maxChunkBytes = maxChunkBytes;
-        KernelModule m = null;
-        long copy = 0, compute = 0;
-        Transfers t = null;
-        ChunkPipeline p = null;
+    private CudaKernels(CudaSession session) {
+        this.session = session;
+        this.cuda = session.cuda();
+        this.device = session.device();
+        this.context = session.context();
+        this.computeStream = session.computeStream();
+        this.transfers = session.transfers();
+        this.pipeline = session.pipeline();
+        this.arena = session.arena();
+        this.attributes = session.attributes();
+        this.sharedOptin = Math.max(DEFAULT_SHARED, session.maxSharedOptin());
         try {
-            cuda.setCurrent(context);
-            m = new KernelModule(cuda, fatbin);
-            copy = cuda.streamCreate();
-            compute = cuda.streamCreate();
-            t = new Transfers(cuda, copy, stagingBytes);
-            p = new ChunkPipeline(cuda, copy, compute);
+            session.enter();
+            this.module = KernelModule.borrowing(cuda, session.module());
         } catch (RuntimeException e) {
-            if (p != null) p.close();
-            if (t != null) t.close();
-            if (compute != 0) cuda.streamDestroy(compute);
-            if (copy != 0) cuda.streamDestroy(copy);
-            if (m != null) m.close();
-            if (retainedDevice >= 0) cuda.releasePrimaryContext(retainedDevice);
+            session.close();
             throw e;
         }
-        this.module = m;
-        this.copyStream = copy;
-        this.computeStream = compute;
-        this.transfers = t;
-        this.pipeline = p;
-        this.arena = new DeviceArena(cuda);
-        this.attributes = KernelAttributes.of(cuda);
-        this.sharedOptin = attributes.available()
-                ? Math.max(DEFAULT_SHARED, cuda.attribute(KernelAttributes.DEVICE_MAX_SHARED_PER_BLOCK_OPTIN, cuda.device(device.ordinal())))
-                : DEFAULT_SHARED;
+        session.borrowedBy(() -> profileKernels(false));
     }
 
     /** Opens a device with the limits from system properties {@code amalgam.cuda.maxChunkBytes}, {@code amalgam.cuda.stagingBytes}. */
@@ -195,7 +157,7 @@ public final class CudaKernels implements KernelBackend {
      * {@link #close()}. Pointers passed to the {@code *OnDevice} methods must belong to it.
      */
     public static CudaKernels attachToCurrentContext(Cuda cuda, byte[] fatbin, long maxChunkBytes, long stagingBytes) {
-        return new CudaKernels(Placement.current(cuda), fatbin, maxChunkBytes, stagingBytes);
+        return new CudaKernels(CudaSession.current(cuda, fatbin, KernelAttributes.of(cuda), maxChunkBytes, stagingBytes));
     }
 
     /**
@@ -224,35 +186,31 @@ public final class CudaKernels implements KernelBackend {
         return device;
     }
 
+    /** The session this backend and its SVD kernels share (for tests). */
+    CudaSession session() {
+        return session;
+    }
+
     /** The context this backend runs in (the primary context, or the one it was attached to). */
     public long context() {
         return context;
     }
 
     private void enter() {
-        if (closed) throw new IllegalStateException("CUDA backend is closed");
-        cuda.setCurrent(context);
+        session.enter();
     }
 
-    /** Enters for a device-memory call; returns the context to put back afterwards. */
     private long enterForCaller(long callerStream) {
-        if (closed) throw new IllegalStateException("CUDA backend is closed");
-        long previous = cuda.currentContext();
-        cuda.setCurrent(context);
-        pipeline.afterCallerStream(callerStream);
-        return previous;
+        return session.enterForCaller(callerStream);
     }
 
     private void leaveForCaller(long previous) {
-        if (previous != 0 && previous != context) cuda.setCurrent(previous);
+        session.leaveForCaller(previous);
     }
 
     /** Device bytes one call may use for chunk data, after {@code fixedBytes} of tables and statistics. */
     private long dataBudget(long fixedBytes) {
-        long[] info = cuda.memInfo();
-        long reserve = Math.max(256 * MIB, info[1] / 20);
-        long usable = info[0] + arena.capacity() - reserve - fixedBytes;
-        return Math.max(0, Math.min(usable, maxChunkBytes));
+        return session.dataBudget(fixedBytes, Long.MAX_VALUE);
     }
 
     private static boolean readable(Tensor t) {
@@ -264,8 +222,7 @@ public final class CudaKernels implements KernelBackend {
     }
 
     private int gridFor(long elements, int block, int perSm) {
-        long blocks = (elements + block - 1) / block;
-        return (int) Math.max(1, Math.min(blocks, (long) device.multiprocessors() * perSm));
+        return session.gridFor(elements, block, perSm);
     }
 
     /**
@@ -273,26 +230,32 @@ public final class CudaKernels implements KernelBackend {
      * waited for, and its device time is added to {@link #kernelMillis()}. It serializes host and
      * device (no overlap), so it is for benchmarks that time kernels, not for merges.
      */
-    public synchronized void profileKernels(boolean on) {
-        if (on && profileStart == 0) {
-            cuda.setCurrent(context);
-            profileStart = cuda.eventCreate(0);
-            profileEnd = cuda.eventCreate(0);
-        }
-        if (!on && profileStart != 0) {
-            cuda.eventDestroy(profileStart);
-            cuda.eventDestroy(profileEnd);
-            profileStart = profileEnd = 0;
+    public void profileKernels(boolean on) {
+        synchronized (session) {
+            if (on && profileStart == 0) {
+                cuda.setCurrent(context);
+                profileStart = cuda.eventCreate(0);
+                profileEnd = cuda.eventCreate(0);
+            }
+            if (!on && profileStart != 0) {
+                cuda.eventDestroy(profileStart);
+                cuda.eventDestroy(profileEnd);
+                profileStart = profileEnd = 0;
+            }
         }
     }
 
     /** Device milliseconds per kernel name since the last {@link #resetKernelMillis()} (profiling on). */
-    public synchronized java.util.Map<String, Double> kernelMillis() {
-        return java.util.Map.copyOf(kernelMillis);
+    public java.util.Map<String, Double> kernelMillis() {
+        synchronized (session) {
+            return java.util.Map.copyOf(kernelMillis);
+        }
     }
 
-    public synchronized void resetKernelMillis() {
-        kernelMillis.clear();
+    public void resetKernelMillis() {
+        synchronized (session) {
+            kernelMillis.clear();
+        }
     }
 
     private void launch(long function, String name, long grid, int block, int sharedBytes, long stream, MemorySegment args) {
@@ -311,27 +274,8 @@ public final class CudaKernels implements KernelBackend {
         return (address + DeviceArena.ALIGNMENT - 1) / DeviceArena.ALIGNMENT * DeviceArena.ALIGNMENT;
     }
 
-    /**
-     * Checks that {@code t} lies inside one allocation of this backend's context, so that a wrong
-     * pointer or size is an exception naming the tensor rather than a device fault that would
-     * poison the context.
-     */
     private void checkDeviceTensor(DeviceTensor t) {
-        if (t.byteSize() == 0) return;
-        String what = "checking device tensor " + t.name() + " at 0x" + Long.toHexString(t.address());
-        long start = cuda.pointerAttribute(Cuda.POINTER_RANGE_START, t.address(), what);
-        long size = cuda.pointerAttribute(Cuda.POINTER_RANGE_SIZE, t.address(), what);
-        if (Long.compareUnsigned(t.address() + t.byteSize(), start + size) > 0) {
-            throw new IllegalArgumentException("device tensor " + t.name() + ": " + t.byteSize() + " bytes at 0x"
-                    + Long.toHexString(t.address()) + " run past the end of its allocation (" + size + " bytes at 0x"
-                    + Long.toHexString(start) + ")");
-        }
-        long owner = cuda.pointerAttribute(Cuda.POINTER_CONTEXT, t.address(), what);
-        if (owner != 0 && owner != context) {  // 0: the driver does not tie this memory to one context
-            throw new IllegalArgumentException("device tensor " + t.name() + " belongs to CUDA context 0x"
-                    + Long.toHexString(owner) + " but this backend runs in 0x" + Long.toHexString(context)
-                    + ": use CudaKernels.attachToCurrentContext() while that context is current");
-        }
+        session.checkDeviceTensor(t);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -343,54 +287,56 @@ public final class CudaKernels implements KernelBackend {
     }
 
     @Override
-    public synchronized MagnitudeThreshold selectLargest(List<DeltaSource> parts, long k) {
-        long n = 0;
-        for (DeltaSource p : parts) n += p.elementCount();
-        if (k <= 0) return MagnitudeThreshold.KEEP_NONE;
-        if (k >= n) return MagnitudeThreshold.KEEP_ALL;
-        for (DeltaSource p : parts) {
-            if (!readable(p.base()) || !readable(p.model())) return fallback.selectLargest(parts, k);
-        }
-        enter();
-        int segments = parts.size();
-        long[] counts = new long[segments];
-        long[] perElement = new long[segments];
-        for (int s = 0; s < segments; s++) {
-            counts[s] = parts.get(s).elementCount();
-            perElement[s] = bytes(parts.get(s).base()) + bytes(parts.get(s).model());
-        }
-        long tableBytes = selectTableBytes(segments);
-        long budget = dataBudget(HISTOGRAM_BYTES + 2 * tableBytes);
-        List<List<Piece>> chunks = ChunkPlan.pack(counts, perElement, budget, KernelLayouts.TILE, 2 * DeviceArena.ALIGNMENT);
-        if (chunks.size() > 1) {  // double buffering: two chunks in flight, half the budget each
-            chunks = ChunkPlan.pack(counts, perElement, budget / 2, KernelLayouts.TILE, 2 * DeviceArena.ALIGNMENT);
-        }
-        int slots = chunks.size() > 1 ? 2 : 1;
-        long dataBytes = 0;
-        for (List<Piece> chunk : chunks) {
-            long b = 0;
-            for (Piece p : chunk) b += DeviceArena.padded(p.count() * perElement[p.segment()], 2);
-            dataBytes = Math.max(dataBytes, b);
-        }
-        arena.reset(HISTOGRAM_BYTES + slots * (tableBytes + dataBytes + DeviceArena.ALIGNMENT));
-        long histogram = arena.take(HISTOGRAM_BYTES);
-        long[] data = new long[slots];
-        for (int s = 0; s < slots; s++) data[s] = arena.take(dataBytes);
-        return radixSelect(chunks, slots, histogram, k, (host, chunk, slot, table, starts) -> {
-            long cursor = data[slot];
-            long[] basePtr = new long[chunk.size()], modelPtr = new long[chunk.size()];
-            for (int i = 0; i < chunk.size(); i++) {
-                Piece p = chunk.get(i);
-                Tensor base = parts.get(p.segment()).base(), model = parts.get(p.segment()).model();
-                basePtr[i] = align(cursor);
-                transfers.upload(base.data(), p.start() * bytes(base), basePtr[i], p.count() * bytes(base));
-                modelPtr[i] = align(basePtr[i] + p.count() * bytes(base));
-                transfers.upload(model.data(), p.start() * bytes(model), modelPtr[i], p.count() * bytes(model));
-                cursor = modelPtr[i] + p.count() * bytes(model);
+    public MagnitudeThreshold selectLargest(List<DeltaSource> parts, long k) {
+        synchronized (session) {
+            long n = 0;
+            for (DeltaSource p : parts) n += p.elementCount();
+            if (k <= 0) return MagnitudeThreshold.KEEP_NONE;
+            if (k >= n) return MagnitudeThreshold.KEEP_ALL;
+            for (DeltaSource p : parts) {
+                if (!readable(p.base()) || !readable(p.model())) return fallback.selectLargest(parts, k);
             }
-            return uploadSegmentTable(host, chunk, basePtr, modelPtr, s -> parts.get(s).base().dtype(),
-                    s -> parts.get(s).model().dtype(), table, starts);
-        });
+            enter();
+            int segments = parts.size();
+            long[] counts = new long[segments];
+            long[] perElement = new long[segments];
+            for (int s = 0; s < segments; s++) {
+                counts[s] = parts.get(s).elementCount();
+                perElement[s] = bytes(parts.get(s).base()) + bytes(parts.get(s).model());
+            }
+            long tableBytes = selectTableBytes(segments);
+            long budget = dataBudget(HISTOGRAM_BYTES + 2 * tableBytes);
+            List<List<Piece>> chunks = ChunkPlan.pack(counts, perElement, budget, KernelLayouts.TILE, 2 * DeviceArena.ALIGNMENT);
+            if (chunks.size() > 1) {  // double buffering: two chunks in flight, half the budget each
+                chunks = ChunkPlan.pack(counts, perElement, budget / 2, KernelLayouts.TILE, 2 * DeviceArena.ALIGNMENT);
+            }
+            int slots = chunks.size() > 1 ? 2 : 1;
+            long dataBytes = 0;
+            for (List<Piece> chunk : chunks) {
+                long b = 0;
+                for (Piece p : chunk) b += DeviceArena.padded(p.count() * perElement[p.segment()], 2);
+                dataBytes = Math.max(dataBytes, b);
+            }
+            arena.reset(HISTOGRAM_BYTES + slots * (tableBytes + dataBytes + DeviceArena.ALIGNMENT));
+            long histogram = arena.take(HISTOGRAM_BYTES);
+            long[] data = new long[slots];
+            for (int s = 0; s < slots; s++) data[s] = arena.take(dataBytes);
+            return radixSelect(chunks, slots, histogram, k, (host, chunk, slot, table, starts) -> {
+                long cursor = data[slot];
+                long[] basePtr = new long[chunk.size()], modelPtr = new long[chunk.size()];
+                for (int i = 0; i < chunk.size(); i++) {
+                    Piece p = chunk.get(i);
+                    Tensor base = parts.get(p.segment()).base(), model = parts.get(p.segment()).model();
+                    basePtr[i] = align(cursor);
+                    transfers.upload(base.data(), p.start() * bytes(base), basePtr[i], p.count() * bytes(base));
+                    modelPtr[i] = align(basePtr[i] + p.count() * bytes(base));
+                    transfers.upload(model.data(), p.start() * bytes(model), modelPtr[i], p.count() * bytes(model));
+                    cursor = modelPtr[i] + p.count() * bytes(model);
+                }
+                return uploadSegmentTable(host, chunk, basePtr, modelPtr, s -> parts.get(s).base().dtype(),
+                        s -> parts.get(s).model().dtype(), table, starts);
+            });
+        }
     }
 
     /**
@@ -398,33 +344,35 @@ public final class CudaKernels implements KernelBackend {
      * concatenation of {@code parts}, exactly as the SPI defines it. Work is ordered after
      * everything already queued on {@code callerStream} (0: the legacy default stream).
      */
-    public synchronized MagnitudeThreshold selectLargestOnDevice(List<DeviceDeltaSource> parts, long k, long callerStream) {
-        long n = 0;
-        for (DeviceDeltaSource p : parts) n += p.elementCount();
-        if (k <= 0) return MagnitudeThreshold.KEEP_NONE;
-        if (k >= n) return MagnitudeThreshold.KEEP_ALL;
-        long previous = enterForCaller(callerStream);
-        try {
-            List<Piece> all = new ArrayList<>();
-            for (int s = 0; s < parts.size(); s++) {
-                checkDeviceTensor(parts.get(s).base());
-                checkDeviceTensor(parts.get(s).model());
-                if (parts.get(s).elementCount() > 0) all.add(new Piece(s, 0, parts.get(s).elementCount()));
-            }
-            long tableBytes = selectTableBytes(parts.size());
-            arena.reset(HISTOGRAM_BYTES + tableBytes);
-            long histogram = arena.take(HISTOGRAM_BYTES);
-            return radixSelect(List.of(all), 1, histogram, k, (host, chunk, slot, table, starts) -> {
-                long[] basePtr = new long[chunk.size()], modelPtr = new long[chunk.size()];
-                for (int i = 0; i < chunk.size(); i++) {
-                    basePtr[i] = parts.get(chunk.get(i).segment()).base().address();
-                    modelPtr[i] = parts.get(chunk.get(i).segment()).model().address();
+    public MagnitudeThreshold selectLargestOnDevice(List<DeviceDeltaSource> parts, long k, long callerStream) {
+        synchronized (session) {
+            long n = 0;
+            for (DeviceDeltaSource p : parts) n += p.elementCount();
+            if (k <= 0) return MagnitudeThreshold.KEEP_NONE;
+            if (k >= n) return MagnitudeThreshold.KEEP_ALL;
+            long previous = enterForCaller(callerStream);
+            try {
+                List<Piece> all = new ArrayList<>();
+                for (int s = 0; s < parts.size(); s++) {
+                    checkDeviceTensor(parts.get(s).base());
+                    checkDeviceTensor(parts.get(s).model());
+                    if (parts.get(s).elementCount() > 0) all.add(new Piece(s, 0, parts.get(s).elementCount()));
                 }
-                return uploadSegmentTable(host, chunk, basePtr, modelPtr, s -> parts.get(s).base().dtype(),
-                        s -> parts.get(s).model().dtype(), table, starts);
-            });
-        } finally {
-            leaveForCaller(previous);
+                long tableBytes = selectTableBytes(parts.size());
+                arena.reset(HISTOGRAM_BYTES + tableBytes);
+                long histogram = arena.take(HISTOGRAM_BYTES);
+                return radixSelect(List.of(all), 1, histogram, k, (host, chunk, slot, table, starts) -> {
+                    long[] basePtr = new long[chunk.size()], modelPtr = new long[chunk.size()];
+                    for (int i = 0; i < chunk.size(); i++) {
+                        basePtr[i] = parts.get(chunk.get(i).segment()).base().address();
+                        modelPtr[i] = parts.get(chunk.get(i).segment()).model().address();
+                    }
+                    return uploadSegmentTable(host, chunk, basePtr, modelPtr, s -> parts.get(s).base().dtype(),
+                            s -> parts.get(s).model().dtype(), table, starts);
+                });
+            } finally {
+                leaveForCaller(previous);
+            }
         }
     }
 
@@ -607,70 +555,72 @@ public final class CudaKernels implements KernelBackend {
     }
 
     @Override
-    public synchronized GtaResult gta(GtaPass pass) {
-        final int t = pass.modelCount();
-        final long n = pass.elementCount();
-        GtaJob job = new GtaJob(pass.tensorName(), n, KernelLayouts.dtypeCode(pass.base().dtype()),
-                dtypeCodes(pass.models().stream().map(Tensor::dtype).toList()), KernelLayouts.dtypeCode(pass.out().dtype()),
-                pass.modelIndices(), pass.weights(), pass.sparsifiers(), pass.rescale(), pass.seed(), pass.consensus(),
-                pass.normalize(), pass.lambda(), pass.allowNonfinite());
-        ModelSetup[] setups = setups(job);  // validates the sparsifier / rescale combination first
-        if (n == 0) return new GtaResult(new long[t], new long[t], 0, -1, 0);
-        boolean readable = readable(pass.base()) && readable(pass.out());
-        for (Tensor model : pass.models()) readable &= readable(model);
-        if (!readable) return fallback.gta(pass);
-        enter();
+    public GtaResult gta(GtaPass pass) {
+        synchronized (session) {
+            final int t = pass.modelCount();
+            final long n = pass.elementCount();
+            GtaJob job = new GtaJob(pass.tensorName(), n, KernelLayouts.dtypeCode(pass.base().dtype()),
+                    dtypeCodes(pass.models().stream().map(Tensor::dtype).toList()), KernelLayouts.dtypeCode(pass.out().dtype()),
+                    pass.modelIndices(), pass.weights(), pass.sparsifiers(), pass.rescale(), pass.seed(), pass.consensus(),
+                    pass.normalize(), pass.lambda(), pass.allowNonfinite());
+            ModelSetup[] setups = setups(job);  // validates the sparsifier / rescale combination first
+            if (n == 0) return new GtaResult(new long[t], new long[t], 0, -1, 0);
+            boolean readable = readable(pass.base()) && readable(pass.out());
+            for (Tensor model : pass.models()) readable &= readable(model);
+            if (!readable) return fallback.gta(pass);
+            enter();
 
-        long perElement = bytes(pass.base()) + bytes(pass.out());
-        for (Tensor model : pass.models()) perElement += bytes(model);
-        long tiles = (n + KernelLayouts.TILE - 1) / KernelLayouts.TILE;
-        long statsBytes = gtaStatsBytes(t, tiles, 2);
-        ChunkPlan plan = ChunkPlan.plan(n, perElement, dataBudget(statsBytes + 2 * (t + 2) * DeviceArena.ALIGNMENT),
-                KernelLayouts.TILE);
-        int slots = plan.slots();
-        long chunkElements = plan.chunkElements();
-        arena.reset(statsBytes + slots * DeviceArena.padded(chunkElements * perElement, t + 2));
-        long[] basePtr = new long[slots], outPtr = new long[slots];
-        long[][] modelPtr = new long[slots][t];
-        for (int s = 0; s < slots; s++) {
-            basePtr[s] = arena.take(chunkElements * bytes(pass.base()));
-            for (int m = 0; m < t; m++) modelPtr[s][m] = arena.take(chunkElements * bytes(pass.models().get(m)));
-            outPtr[s] = arena.take(chunkElements * bytes(pass.out()));
-        }
-        GtaOperands operands = new GtaOperands() {
-            private boolean resident;  // a single-chunk plan is uploaded once for every pass
+            long perElement = bytes(pass.base()) + bytes(pass.out());
+            for (Tensor model : pass.models()) perElement += bytes(model);
+            long tiles = (n + KernelLayouts.TILE - 1) / KernelLayouts.TILE;
+            long statsBytes = gtaStatsBytes(t, tiles, 2);
+            ChunkPlan plan = ChunkPlan.plan(n, perElement, dataBudget(statsBytes + 2 * (t + 2) * DeviceArena.ALIGNMENT),
+                    KernelLayouts.TILE);
+            int slots = plan.slots();
+            long chunkElements = plan.chunkElements();
+            arena.reset(statsBytes + slots * DeviceArena.padded(chunkElements * perElement, t + 2));
+            long[] basePtr = new long[slots], outPtr = new long[slots];
+            long[][] modelPtr = new long[slots][t];
+            for (int s = 0; s < slots; s++) {
+                basePtr[s] = arena.take(chunkElements * bytes(pass.base()));
+                for (int m = 0; m < t; m++) modelPtr[s][m] = arena.take(chunkElements * bytes(pass.models().get(m)));
+                outPtr[s] = arena.take(chunkElements * bytes(pass.out()));
+            }
+            GtaOperands operands = new GtaOperands() {
+                private boolean resident;  // a single-chunk plan is uploaded once for every pass
 
-            @Override public ChunkPlan plan() { return plan; }
-            @Override public long base(int slot) { return basePtr[slot]; }
-            @Override public long model(int slot, int m) { return modelPtr[slot][m]; }
-            @Override public long out(int slot) { return outPtr[slot]; }
+                @Override public ChunkPlan plan() { return plan; }
+                @Override public long base(int slot) { return basePtr[slot]; }
+                @Override public long model(int slot, int m) { return modelPtr[slot][m]; }
+                @Override public long out(int slot) { return outPtr[slot]; }
 
-            @Override
-            public void upload(Chunk chunk, int slot) {
-                if (resident) return;
-                transfers.upload(pass.base().data(), chunk.start() * bytes(pass.base()), basePtr[slot],
-                        chunk.count() * bytes(pass.base()));
-                for (int m = 0; m < t; m++) {
-                    Tensor model = pass.models().get(m);
-                    transfers.upload(model.data(), chunk.start() * bytes(model), modelPtr[slot][m], chunk.count() * bytes(model));
+                @Override
+                public void upload(Chunk chunk, int slot) {
+                    if (resident) return;
+                    transfers.upload(pass.base().data(), chunk.start() * bytes(pass.base()), basePtr[slot],
+                            chunk.count() * bytes(pass.base()));
+                    for (int m = 0; m < t; m++) {
+                        Tensor model = pass.models().get(m);
+                        transfers.upload(model.data(), chunk.start() * bytes(model), modelPtr[slot][m], chunk.count() * bytes(model));
+                    }
+                    resident = plan.singleChunk();
                 }
-                resident = plan.singleChunk();
-            }
 
-            @Override
-            public void download(Chunk chunk, int slot) {
-                transfers.download(outPtr[slot], pass.out().data(), chunk.start() * bytes(pass.out()),
-                        chunk.count() * bytes(pass.out()));
-            }
+                @Override
+                public void download(Chunk chunk, int slot) {
+                    transfers.download(outPtr[slot], pass.out().data(), chunk.start() * bytes(pass.out()),
+                            chunk.count() * bytes(pass.out()));
+                }
 
-            @Override
-            public LongPredicate deltaKeyIs(int m, int key) {
-                Tensor base = pass.base(), model = pass.models().get(m);
-                int k = KernelLayouts.canonicalKey(key);
-                return i -> KernelLayouts.deviceKey(model.getFloat(i) - base.getFloat(i)) == k;
-            }
-        };
-        return runGta(job, setups, operands, tiles);
+                @Override
+                public LongPredicate deltaKeyIs(int m, int key) {
+                    Tensor base = pass.base(), model = pass.models().get(m);
+                    int k = KernelLayouts.canonicalKey(key);
+                    return i -> KernelLayouts.deviceKey(model.getFloat(i) - base.getFloat(i)) == k;
+                }
+            };
+            return runGta(job, setups, operands, tiles);
+        }
     }
 
     /**
@@ -679,42 +629,44 @@ public final class CudaKernels implements KernelBackend {
      * queued on {@code callerStream} (0: the legacy default stream); the call returns when the
      * output is written, so the caller may use it on any stream at once.
      */
-    public synchronized GtaResult gtaOnDevice(DeviceGtaPass pass, long callerStream) {
-        final int t = pass.modelCount();
-        final long n = pass.elementCount();
-        List<DType> modelTypes = pass.models().stream().map(DeviceTensor::dtype).toList();
-        GtaJob job = new GtaJob(pass.tensorName(), n, KernelLayouts.dtypeCode(pass.base().dtype()), dtypeCodes(modelTypes),
-                KernelLayouts.dtypeCode(pass.out().dtype()), pass.modelIndices(), pass.weights(), pass.sparsifiers(),
-                pass.rescale(), pass.seed(), pass.consensus(), pass.normalize(), pass.lambda(), pass.allowNonfinite());
-        ModelSetup[] setups = setups(job);
-        if (n == 0) return new GtaResult(new long[t], new long[t], 0, -1, 0);
-        long previous = enterForCaller(callerStream);
-        try (Arena tileMemory = Arena.ofConfined()) {
-            checkDeviceTensor(pass.base());
-            for (DeviceTensor m : pass.models()) checkDeviceTensor(m);
-            checkDeviceTensor(pass.out());
-            long tiles = (n + KernelLayouts.TILE - 1) / KernelLayouts.TILE;
-            arena.reset(gtaStatsBytes(t, tiles, 1));
-            ChunkPlan plan = new ChunkPlan(n, n, List.of(new Chunk(0, 0, n)));
-            GtaOperands operands = new GtaOperands() {
-                @Override public ChunkPlan plan() { return plan; }
-                @Override public long base(int slot) { return pass.base().address(); }
-                @Override public long model(int slot, int m) { return pass.models().get(m).address(); }
-                @Override public long out(int slot) { return pass.out().address(); }
-                @Override public void upload(Chunk chunk, int slot) { }
-                @Override public void download(Chunk chunk, int slot) { }
+    public GtaResult gtaOnDevice(DeviceGtaPass pass, long callerStream) {
+        synchronized (session) {
+            final int t = pass.modelCount();
+            final long n = pass.elementCount();
+            List<DType> modelTypes = pass.models().stream().map(DeviceTensor::dtype).toList();
+            GtaJob job = new GtaJob(pass.tensorName(), n, KernelLayouts.dtypeCode(pass.base().dtype()), dtypeCodes(modelTypes),
+                    KernelLayouts.dtypeCode(pass.out().dtype()), pass.modelIndices(), pass.weights(), pass.sparsifiers(),
+                    pass.rescale(), pass.seed(), pass.consensus(), pass.normalize(), pass.lambda(), pass.allowNonfinite());
+            ModelSetup[] setups = setups(job);
+            if (n == 0) return new GtaResult(new long[t], new long[t], 0, -1, 0);
+            long previous = enterForCaller(callerStream);
+            try (Arena tileMemory = Arena.ofConfined()) {
+                checkDeviceTensor(pass.base());
+                for (DeviceTensor m : pass.models()) checkDeviceTensor(m);
+                checkDeviceTensor(pass.out());
+                long tiles = (n + KernelLayouts.TILE - 1) / KernelLayouts.TILE;
+                arena.reset(gtaStatsBytes(t, tiles, 1));
+                ChunkPlan plan = new ChunkPlan(n, n, List.of(new Chunk(0, 0, n)));
+                GtaOperands operands = new GtaOperands() {
+                    @Override public ChunkPlan plan() { return plan; }
+                    @Override public long base(int slot) { return pass.base().address(); }
+                    @Override public long model(int slot, int m) { return pass.models().get(m).address(); }
+                    @Override public long out(int slot) { return pass.out().address(); }
+                    @Override public void upload(Chunk chunk, int slot) { }
+                    @Override public void download(Chunk chunk, int slot) { }
 
-                @Override
-                public LongPredicate deltaKeyIs(int m, int key) {
-                    DeviceTileReader base = new DeviceTileReader(pass.base(), tileMemory);
-                    DeviceTileReader model = new DeviceTileReader(pass.models().get(m), tileMemory);
-                    int k = KernelLayouts.canonicalKey(key);
-                    return i -> KernelLayouts.deviceKey(model.get(i) - base.get(i)) == k;
-                }
-            };
-            return runGta(job, setups, operands, tiles);
-        } finally {
-            leaveForCaller(previous);
+                    @Override
+                    public LongPredicate deltaKeyIs(int m, int key) {
+                        DeviceTileReader base = new DeviceTileReader(pass.base(), tileMemory);
+                        DeviceTileReader model = new DeviceTileReader(pass.models().get(m), tileMemory);
+                        int k = KernelLayouts.canonicalKey(key);
+                        return i -> KernelLayouts.deviceKey(model.get(i) - base.get(i)) == k;
+                    }
+                };
+                return runGta(job, setups, operands, tiles);
+            } finally {
+                leaveForCaller(previous);
+            }
         }
     }
 
@@ -995,55 +947,57 @@ public final class CudaKernels implements KernelBackend {
     }
 
     @Override
-    public synchronized LinearResult linear(LinearPass pass) {
-        List<Tensor> inputs = pass.inputs();
-        int count = inputs.size();
-        long n = pass.out().elementCount();
-        boolean readable = readable(pass.out());
-        for (Tensor x : inputs) readable &= readable(x);
-        if (!readable) return fallback.linear(pass);
-        if (n == 0) return new LinearResult(-1, 0);
-        enter();
+    public LinearResult linear(LinearPass pass) {
+        synchronized (session) {
+            List<Tensor> inputs = pass.inputs();
+            int count = inputs.size();
+            long n = pass.out().elementCount();
+            boolean readable = readable(pass.out());
+            for (Tensor x : inputs) readable &= readable(x);
+            if (!readable) return fallback.linear(pass);
+            if (n == 0) return new LinearResult(-1, 0);
+            enter();
 
-        long perElement = bytes(pass.out());
-        for (Tensor x : inputs) perElement += bytes(x);
-        long fixed = linearFixedBytes(count, 2);
-        ChunkPlan plan = ChunkPlan.plan(n, perElement, dataBudget(fixed + 2 * (count + 1) * DeviceArena.ALIGNMENT),
-                KernelLayouts.TILE);
-        int slots = plan.slots();
-        long chunkElements = plan.chunkElements();
-        arena.reset(fixed + slots * DeviceArena.padded(chunkElements * perElement, count + 1));
-        long[][] inputPtr = new long[slots][count];
-        long[] outPtr = new long[slots];
-        for (int s = 0; s < slots; s++) {
-            for (int j = 0; j < count; j++) inputPtr[s][j] = arena.take(chunkElements * bytes(inputs.get(j)));
-            outPtr[s] = arena.take(chunkElements * bytes(pass.out()));
-        }
-        LinearJob job = new LinearJob(pass.tensorName(), n, dtypeCodes(inputs.stream().map(Tensor::dtype).toList()),
-                pass.weights(), pass.divisor(), KernelLayouts.dtypeCode(pass.out().dtype()), pass.allowNonfinite());
-        return runLinear(job, new LinearOperands() {
-            private boolean resident;
+            long perElement = bytes(pass.out());
+            for (Tensor x : inputs) perElement += bytes(x);
+            long fixed = linearFixedBytes(count, 2);
+            ChunkPlan plan = ChunkPlan.plan(n, perElement, dataBudget(fixed + 2 * (count + 1) * DeviceArena.ALIGNMENT),
+                    KernelLayouts.TILE);
+            int slots = plan.slots();
+            long chunkElements = plan.chunkElements();
+            arena.reset(fixed + slots * DeviceArena.padded(chunkElements * perElement, count + 1));
+            long[][] inputPtr = new long[slots][count];
+            long[] outPtr = new long[slots];
+            for (int s = 0; s < slots; s++) {
+                for (int j = 0; j < count; j++) inputPtr[s][j] = arena.take(chunkElements * bytes(inputs.get(j)));
+                outPtr[s] = arena.take(chunkElements * bytes(pass.out()));
+            }
+            LinearJob job = new LinearJob(pass.tensorName(), n, dtypeCodes(inputs.stream().map(Tensor::dtype).toList()),
+                    pass.weights(), pass.divisor(), KernelLayouts.dtypeCode(pass.out().dtype()), pass.allowNonfinite());
+            return runLinear(job, new LinearOperands() {
+                private boolean resident;
 
-            @Override public ChunkPlan plan() { return plan; }
-            @Override public long input(int slot, int j) { return inputPtr[slot][j]; }
-            @Override public long out(int slot) { return outPtr[slot]; }
+                @Override public ChunkPlan plan() { return plan; }
+                @Override public long input(int slot, int j) { return inputPtr[slot][j]; }
+                @Override public long out(int slot) { return outPtr[slot]; }
 
-            @Override
-            public void upload(Chunk chunk, int slot) {
-                if (resident) return;
-                for (int j = 0; j < count; j++) {
-                    Tensor x = inputs.get(j);
-                    transfers.upload(x.data(), chunk.start() * bytes(x), inputPtr[slot][j], chunk.count() * bytes(x));
+                @Override
+                public void upload(Chunk chunk, int slot) {
+                    if (resident) return;
+                    for (int j = 0; j < count; j++) {
+                        Tensor x = inputs.get(j);
+                        transfers.upload(x.data(), chunk.start() * bytes(x), inputPtr[slot][j], chunk.count() * bytes(x));
+                    }
+                    resident = plan.singleChunk();
                 }
-                resident = plan.singleChunk();
-            }
 
-            @Override
-            public void download(Chunk chunk, int slot) {
-                transfers.download(outPtr[slot], pass.out().data(), chunk.start() * bytes(pass.out()),
-                        chunk.count() * bytes(pass.out()));
-            }
-        });
+                @Override
+                public void download(Chunk chunk, int slot) {
+                    transfers.download(outPtr[slot], pass.out().data(), chunk.start() * bytes(pass.out()),
+                            chunk.count() * bytes(pass.out()));
+                }
+            });
+        }
     }
 
     /**
@@ -1051,27 +1005,29 @@ public final class CudaKernels implements KernelBackend {
      * {@code pass.out()} in place; ordered after {@code callerStream} (0: the legacy default
      * stream) and complete when it returns.
      */
-    public synchronized LinearResult linearOnDevice(DeviceLinearPass pass, long callerStream) {
-        List<DeviceTensor> inputs = pass.inputs();
-        long n = pass.out().elementCount();
-        if (n == 0) return new LinearResult(-1, 0);
-        long previous = enterForCaller(callerStream);
-        try {
-            for (DeviceTensor x : inputs) checkDeviceTensor(x);
-            checkDeviceTensor(pass.out());
-            arena.reset(linearFixedBytes(inputs.size(), 1));
-            ChunkPlan plan = new ChunkPlan(n, n, List.of(new Chunk(0, 0, n)));
-            LinearJob job = new LinearJob(pass.tensorName(), n, dtypeCodes(inputs.stream().map(DeviceTensor::dtype).toList()),
-                    pass.weights(), pass.divisor(), KernelLayouts.dtypeCode(pass.out().dtype()), pass.allowNonfinite());
-            return runLinear(job, new LinearOperands() {
-                @Override public ChunkPlan plan() { return plan; }
-                @Override public long input(int slot, int j) { return inputs.get(j).address(); }
-                @Override public long out(int slot) { return pass.out().address(); }
-                @Override public void upload(Chunk chunk, int slot) { }
-                @Override public void download(Chunk chunk, int slot) { }
-            });
-        } finally {
-            leaveForCaller(previous);
+    public LinearResult linearOnDevice(DeviceLinearPass pass, long callerStream) {
+        synchronized (session) {
+            List<DeviceTensor> inputs = pass.inputs();
+            long n = pass.out().elementCount();
+            if (n == 0) return new LinearResult(-1, 0);
+            long previous = enterForCaller(callerStream);
+            try {
+                for (DeviceTensor x : inputs) checkDeviceTensor(x);
+                checkDeviceTensor(pass.out());
+                arena.reset(linearFixedBytes(inputs.size(), 1));
+                ChunkPlan plan = new ChunkPlan(n, n, List.of(new Chunk(0, 0, n)));
+                LinearJob job = new LinearJob(pass.tensorName(), n, dtypeCodes(inputs.stream().map(DeviceTensor::dtype).toList()),
+                        pass.weights(), pass.divisor(), KernelLayouts.dtypeCode(pass.out().dtype()), pass.allowNonfinite());
+                return runLinear(job, new LinearOperands() {
+                    @Override public ChunkPlan plan() { return plan; }
+                    @Override public long input(int slot, int j) { return inputs.get(j).address(); }
+                    @Override public long out(int slot) { return pass.out().address(); }
+                    @Override public void upload(Chunk chunk, int slot) { }
+                    @Override public void download(Chunk chunk, int slot) { }
+                });
+            } finally {
+                leaveForCaller(previous);
+            }
         }
     }
 
@@ -1158,40 +1114,29 @@ public final class CudaKernels implements KernelBackend {
         }
     }
 
-    /** The CUDA SVD kernels on this backend's device (opened on first use, see {@link CudaSvdKernels#attachedTo}). */
+    /**
+     * The CUDA SVD kernels on this backend's session (opened on first use): same context, same
+     * streams and device arena, one memory budget; closed with this backend.
+     */
     @Override
     public dev.amalgam.kernel.svd.SvdKernels svd() {
-        return CudaSvdKernels.attachedTo(this, cuda, device.ordinal());
+        synchronized (session) {
+            if (svd == null) {
+                session.enter();
+                svd = new CudaSvdKernels(session, CudaSvdKernels.Options.fromSystemProperties(),
+                        dev.amalgam.cuda.internal.OptionalLibrary.find("cublas", dev.amalgam.cuda.internal.OptionalLibrary.CUBLAS));
+            }
+            return svd;
+        }
     }
 
     // ------------------------------------------------------------------------------------------
 
+    /** Closes the SVD kernels, frees the session and puts back the caller's context (see {@link CudaSession#close()}). */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
-        long previous = cuda.currentContext();
-        cuda.setCurrent(context);
-        try {
-            cuda.streamSynchronize(copyStream);
-            cuda.streamSynchronize(computeStream);
-        } finally {
-            profileKernels(false);
-            CudaSvdKernels.closeFor(this);
-            pipeline.close();
-            transfers.close();
-            arena.close();
-            cuda.streamDestroy(copyStream);
-            cuda.streamDestroy(computeStream);
-            module.close();
-            // Put back the caller's context before releasing ours: a released primary context must
-            // not stay current on this thread (if it was ours that was current, none is afterwards).
-            if (previous != context) {
-                cuda.setCurrent(previous);
-            } else if (retainedDevice >= 0) {
-                cuda.setCurrent(0);
-            }
-            if (retainedDevice >= 0) cuda.releasePrimaryContext(retainedDevice);
+    public void close() {
+        synchronized (session) {
+            session.close();
         }
     }
 }

@@ -39,7 +39,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.WeakHashMap;
 
 /**
  * The CUDA implementation of the SVD kernel family: batched one-sided Jacobi SVDs of many
@@ -67,13 +66,13 @@ import java.util.WeakHashMap;
  *       accumulate in float32.</li>
  *   <li>Deterministic: a matrix's result does not depend on the batch, the chunking or timing
  *       (disjoint pairs per step, fixed reduction orders, a fixed-seed Ω per shape).</li>
- *   <li>Methods are synchronized; each call makes this instance's context current.</li>
+ *   <li>Methods serialize on the session (with the backend that handed these kernels out, if any);
+ *       each call makes the session's context current.</li>
  * </ul>
  */
 public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
 
     private static final long MIB = 1L << 20;
-    private static final Map<Object, CudaSvdKernels> ATTACHED = new WeakHashMap<>();
 
     /**
      * Tunables. {@code maxSweeps}: cap of the Jacobi iteration. {@code randomizedMinDim}: smallest
@@ -115,9 +114,9 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
         }
     }
 
+    private final CudaSession session;
+    private final boolean ownsSession;  // opened by the public constructor, not borrowed from a CudaKernels
     private final Cuda cuda;
-    private final int deviceHandle;
-    private final long context;
     private final SvdModule module;
     private final long stream;
     private final Transfers transfers;
@@ -130,44 +129,45 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
     private final Options options;
     private long sharedGranted = JacobiShape.DEFAULT_SHARED_LIMIT;
     private long activeCounter;
-    private boolean closed;
 
     /**
-     * Opens device {@code ordinal} for the SVD kernels: retains its primary context, loads
-     * {@code fatbin}, creates a stream, and binds cuBLAS from {@code cublasLibrary} when found.
+     * Opens device {@code ordinal} for the SVD kernels alone: retains its primary context, loads
+     * {@code fatbin}, creates its streams, and binds cuBLAS from {@code cublasLibrary} when found.
+     * {@link #close()} releases all of it. ({@link CudaKernels#svd()} gives the same kernels on
+     * that backend's session instead.)
      */
     public CudaSvdKernels(Cuda cuda, int ordinal, byte[] fatbin, KernelAttributes attributes, OptionalLibrary cublasLibrary,
                           Options options) {
-        this.cuda = cuda;
+        this(CudaSession.primary(cuda, ordinal, fatbin, attributes, options.maxChunkBytes(), options.stagingBytes()),
+                options, cublasLibrary, true);
+    }
+
+    /** The SVD family borrowing {@code session} (its context, module, compute stream, arena and budget). */
+    CudaSvdKernels(CudaSession session, Options options, OptionalLibrary cublasLibrary) {
+        this(session, options, cublasLibrary, false);
+    }
+
+    private CudaSvdKernels(CudaSession session, Options options, OptionalLibrary cublasLibrary, boolean ownsSession) {
+        this.session = session;
+        this.ownsSession = ownsSession;
+        this.cuda = session.cuda();
         this.options = options;
-        this.attributes = attributes;
-        cuda.init();
-        this.deviceHandle = cuda.device(ordinal);
-        this.context = cuda.retainPrimaryContext(deviceHandle);
-        SvdModule m = null;
-        long s = 0;
-        Transfers t = null;
+        this.attributes = session.attributes();
         try {
-            cuda.setCurrent(context);
-            m = new SvdModule(cuda, fatbin);
-            s = cuda.streamCreate();
-            t = new Transfers(cuda, s, options.stagingBytes());
+            session.enter();
+            this.module = SvdModule.borrowing(cuda, session.module());
         } catch (RuntimeException e) {
-            if (t != null) t.close();
-            if (s != 0) cuda.streamDestroy(s);
-            if (m != null) m.close();
-            cuda.releasePrimaryContext(deviceHandle);
+            if (ownsSession) session.close();
             throw e;
         }
-        this.module = m;
-        this.stream = s;
-        this.transfers = t;
-        this.arena = new DeviceArena(cuda);
-        int optin = attributes.available() ? cuda.attribute(KernelAttributes.DEVICE_MAX_SHARED_PER_BLOCK_OPTIN, deviceHandle) : 0;
-        this.sharedLimit = Math.max(JacobiShape.DEFAULT_SHARED_LIMIT, optin);
+        this.stream = session.computeStream();     // copies and kernels in order on one stream
+        this.transfers = session.computeTransfers();
+        this.arena = session.arena();
+        this.sharedLimit = Math.max(JacobiShape.DEFAULT_SHARED_LIMIT, session.maxSharedOptin());
         StringBuilder why = new StringBuilder();
         this.cublas = Cublas.open(cublasLibrary, why::append);
         cublas.ifPresent(c -> c.setStream(stream));
+        cublas.ifPresent(session::borrowedBy);
         this.gemm = cublas.map(Gemm::cublas).orElseGet(() -> Gemm.kernel(module, stream));
         this.gemmReason = cublas.isPresent() ? "cuBLAS " + cublas.get().soname() : why + "; using amalgam_sgemm";
     }
@@ -178,28 +178,14 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
                 OptionalLibrary.find("cublas", OptionalLibrary.CUBLAS), Options.fromSystemProperties());
     }
 
-    /**
-     * The SVD kernels that belong to {@code owner} (a {@link CudaKernels}): opened on first use on
-     * the owner's device and kept while the owner is reachable. {@link #closeFor} releases them.
-     */
-    public static CudaSvdKernels attachedTo(Object owner, Cuda cuda, int ordinal) {
-        synchronized (ATTACHED) {
-            CudaSvdKernels k = ATTACHED.get(owner);
-            if (k == null || k.closed) {
-                k = open(cuda, ordinal);
-                ATTACHED.put(owner, k);
-            }
-            return k;
-        }
+    /** The CUDA context these kernels run in (the primary one, or the one a {@link CudaKernels} was attached to). */
+    public long context() {
+        return session.context();
     }
 
-    /** Closes the SVD kernels attached to {@code owner}, if any (for the owner's close()). */
-    public static void closeFor(Object owner) {
-        CudaSvdKernels k;
-        synchronized (ATTACHED) {
-            k = ATTACHED.remove(owner);
-        }
-        if (k != null) k.close();
+    /** The session these kernels borrow (tests check that a backend and its SVD kernels share one). */
+    CudaSession session() {
+        return session;
     }
 
     @Override
@@ -222,15 +208,13 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
     }
 
     private void enter() {
-        if (closed) throw new IllegalStateException("CUDA SVD kernels are closed");
-        cuda.setCurrent(context);
+        if (session.closed()) throw new IllegalStateException("CUDA SVD kernels are closed");
+        session.enter();
     }
 
+    /** Device bytes for one chunk: the session's budget, shared with the other kernel families. */
     private long budget() {
-        long[] info = cuda.memInfo();
-        long reserve = Math.max(256 * MIB, info[1] / 20);
-        long usable = info[0] + arena.capacity() - reserve;
-        return Math.max(0, Math.min(usable, options.maxChunkBytes()));
+        return session.dataBudget(0, options.maxChunkBytes());
     }
 
     // ------------------------------------------------------------------------------------------
@@ -252,25 +236,29 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized List<Svd> svdBatch(List<FloatMatrix> batch) {
-        return byShape(batch, (shape, group) -> decompose(shape, group, shape.q()), CudaSvdKernels::emptySvd);
+    public List<Svd> svdBatch(List<FloatMatrix> batch) {
+        synchronized (session) {
+            return byShape(batch, (shape, group) -> decompose(shape, group, shape.q()), CudaSvdKernels::emptySvd);
+        }
     }
 
     @Override
-    public synchronized List<Svd> truncatedBatch(List<FloatMatrix> batch, int k) {
-        return byShape(batch, (shape, group) -> {
-            int kk = Math.max(0, Math.min(k, shape.q()));
-            if (kk == 0) {
-                List<Svd> out = new ArrayList<>();
-                for (FloatMatrix a : group) {
-                    SvdKernels.requireFinite(a);
-                    out.add(emptySvd(a.rows(), a.cols()));
+    public List<Svd> truncatedBatch(List<FloatMatrix> batch, int k) {
+        synchronized (session) {
+            return byShape(batch, (shape, group) -> {
+                int kk = Math.max(0, Math.min(k, shape.q()));
+                if (kk == 0) {
+                    List<Svd> out = new ArrayList<>();
+                    for (FloatMatrix a : group) {
+                        SvdKernels.requireFinite(a);
+                        out.add(emptySvd(a.rows(), a.cols()));
+                    }
+                    return out;
                 }
-                return out;
-            }
-            if (useRandomized(shape, kk)) return randomized(shape, group, kk, rangeWidth(shape, kk), options.powerIterations());
-            return decompose(shape, group, kk);
-        }, CudaSvdKernels::emptySvd);
+                if (useRandomized(shape, kk)) return randomized(shape, group, kk, rangeWidth(shape, kk), options.powerIterations());
+                return decompose(shape, group, kk);
+            }, CudaSvdKernels::emptySvd);
+        }
     }
 
     /**
@@ -278,13 +266,15 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
      * columns (at most min(m, n)) and {@code powerIterations} power iterations, then the Jacobi SVD
      * of the projected matrix. See the class notes for its accuracy.
      */
-    public synchronized List<Svd> randomizedBatch(List<FloatMatrix> batch, int k, int oversampling, int powerIterations) {
-        if (oversampling < 0 || powerIterations < 0) throw new IllegalArgumentException("oversampling and powerIterations must be ≥ 0");
-        return byShape(batch, (shape, group) -> {
-            int kk = Math.max(0, Math.min(k, shape.q()));
-            if (kk == 0) return truncatedBatch(group, 0);
-            return randomized(shape, group, kk, Math.min(shape.q(), kk + oversampling), powerIterations);
-        }, CudaSvdKernels::emptySvd);
+    public List<Svd> randomizedBatch(List<FloatMatrix> batch, int k, int oversampling, int powerIterations) {
+        synchronized (session) {
+            if (oversampling < 0 || powerIterations < 0) throw new IllegalArgumentException("oversampling and powerIterations must be ≥ 0");
+            return byShape(batch, (shape, group) -> {
+                int kk = Math.max(0, Math.min(k, shape.q()));
+                if (kk == 0) return truncatedBatch(group, 0);
+                return randomized(shape, group, kk, Math.min(shape.q(), kk + oversampling), powerIterations);
+            }, CudaSvdKernels::emptySvd);
+        }
     }
 
     /** Whether {@link #truncated} takes the randomized path for this shape and k. */
@@ -298,22 +288,28 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
     }
 
     @Override
-    public synchronized List<FloatMatrix> polarBatch(List<FloatMatrix> batch) {
-        return byShape(batch, this::polarGroup, FloatMatrix::zeros);
+    public List<FloatMatrix> polarBatch(List<FloatMatrix> batch) {
+        synchronized (session) {
+            return byShape(batch, this::polarGroup, FloatMatrix::zeros);
+        }
     }
 
     @Override
-    public synchronized FloatMatrix multiply(FloatMatrix a, FloatMatrix b) {
-        if (a.cols() != b.rows()) throw new IllegalArgumentException("cannot multiply " + a + " by " + b);
-        // Row-major X is column-major Xᵀ: (a·b)ᵀ = bᵀ·aᵀ, all untransposed in column-major terms.
-        return product(a, b, a.rows(), b.cols(), a.cols(), false);
+    public FloatMatrix multiply(FloatMatrix a, FloatMatrix b) {
+        synchronized (session) {
+            if (a.cols() != b.rows()) throw new IllegalArgumentException("cannot multiply " + a + " by " + b);
+            // Row-major X is column-major Xᵀ: (a·b)ᵀ = bᵀ·aᵀ, all untransposed in column-major terms.
+            return product(a, b, a.rows(), b.cols(), a.cols(), false);
+        }
     }
 
     @Override
-    public synchronized FloatMatrix multiplyTransposed(FloatMatrix a, FloatMatrix b) {
-        if (a.rows() != b.rows()) throw new IllegalArgumentException("cannot multiply the transpose of " + a + " by " + b);
-        // (aᵀ·b)ᵀ = bᵀ·a: column-major bᵀ (untransposed) times column-major aᵀ transposed.
-        return product(a, b, a.cols(), b.cols(), a.rows(), true);
+    public FloatMatrix multiplyTransposed(FloatMatrix a, FloatMatrix b) {
+        synchronized (session) {
+            if (a.rows() != b.rows()) throw new IllegalArgumentException("cannot multiply the transpose of " + a + " by " + b);
+            // (aᵀ·b)ᵀ = bᵀ·a: column-major bᵀ (untransposed) times column-major aᵀ transposed.
+            return product(a, b, a.cols(), b.cols(), a.rows(), true);
+        }
     }
 
     /** out (rows×cols, row-major) = a·b, or aᵀ·b when {@code transposeA}, with inner dimension {@code inner}. */
@@ -736,23 +732,16 @@ public final class CudaSvdKernels implements SvdKernels, AutoCloseable {
 
     // ------------------------------------------------------------------------------------------
 
+    /**
+     * Releases everything when these kernels opened their own device (the public constructor,
+     * {@link #open}); kernels from {@link CudaKernels#svd()} belong to that backend and close
+     * with it, so this does nothing for them.
+     */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
-        long previous = cuda.currentContext();
-        cuda.setCurrent(context);
-        try {
-            cuda.streamSynchronize(stream);
-        } finally {
-            cublas.ifPresent(Cublas::close);
-            transfers.close();
-            arena.close();
-            cuda.streamDestroy(stream);
-            module.close();
-            // the caller's context back (never our released primary context)
-            cuda.setCurrent(previous != context ? previous : 0);
-            cuda.releasePrimaryContext(deviceHandle);
+    public void close() {
+        if (!ownsSession) return;
+        synchronized (session) {
+            session.close();
         }
     }
 

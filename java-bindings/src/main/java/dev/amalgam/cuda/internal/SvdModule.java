@@ -11,11 +11,22 @@ public final class SvdModule implements AutoCloseable {
 
     private final Cuda cuda;
     private final long module;
+    private final boolean owned;  // loaded here (unloaded by close) or borrowed from a session
     public final long scan, prepare, identity, jacobiShared, blockStep, sweepEnd, normalize, order, emit, sgemm;
 
     public SvdModule(Cuda cuda, byte[] fatbin) {
+        this(cuda, cuda.loadModule(fatbin), true);
+    }
+
+    /** The kernels of a module loaded by someone else, who unloads it; {@link #close()} leaves it loaded. */
+    public static SvdModule borrowing(Cuda cuda, long module) {
+        return new SvdModule(cuda, module, false);
+    }
+
+    private SvdModule(Cuda cuda, long module, boolean owned) {
         this.cuda = cuda;
-        this.module = cuda.loadModule(fatbin);
+        this.module = module;
+        this.owned = owned;
         try {
             scan = cuda.function(module, "amalgam_svd_scan");
             prepare = cuda.function(module, "amalgam_svd_prepare");
@@ -28,7 +39,7 @@ public final class SvdModule implements AutoCloseable {
             emit = cuda.function(module, "amalgam_svd_emit");
             sgemm = cuda.function(module, "amalgam_sgemm");
         } catch (RuntimeException e) {
-            cuda.unloadModule(module);
+            if (owned) cuda.unloadModule(module);
             throw e;
         }
     }
@@ -44,6 +55,6 @@ public final class SvdModule implements AutoCloseable {
 
     @Override
     public void close() {
-        cuda.unloadModule(module);
+        if (owned) cuda.unloadModule(module);
     }
 }

@@ -40,6 +40,8 @@ public class FakeCudaDriver implements CudaDriver {
     public long freeMemory = 79L << 30;
     private long handles = 1;
     private long currentContext;
+    /** The context current at each successful cuLaunchKernel, in launch order. */
+    public final java.util.List<Long> launchContexts = new java.util.ArrayList<>();
     private final Map<Long, Long> allocationContext = new HashMap<>();
     private final Map<Long, String> functionNames = new HashMap<>();
 
@@ -281,7 +283,10 @@ public class FakeCudaDriver implements CudaDriver {
     public int cuLaunchKernel(long function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
                               int sharedMemBytes, long stream, MemorySegment argumentBlock) {
         int rc = call("cuLaunchKernel");
-        if (rc == 0) queue(String.valueOf(functionNames.get(function)), stream, 0, 0);
+        if (rc == 0) {
+            launchContexts.add(currentContext);
+            queue(String.valueOf(functionNames.get(function)), stream, 0, 0);
+        }
         return rc;
     }
 
