@@ -224,6 +224,44 @@ abstract class CudaKernelsContract {
     }
 
     /**
+     * Issue 16, the other half of the NaN finding: Java subtraction keeps a NaN operand's payload
+     * (0x7FC00123 − x is 0x7FC00123), the GPU's returns its canonical NaN. Before the reference
+     * key dropped payloads too, it ranked a payload NaN above Float.NaN while the device saw one
+     * NaN key, so thresholds, tie counts and kept elements differed. NaNs with assorted payloads
+     * (quiet and signalling, both signs, in base and model) must select and merge as the reference.
+     */
+    @Test
+    void nanPayloadsSelectAndMergeAsTheReference() {
+        long n = 2 * 4096 + 333;
+        Tensor b = base("w", DType.F32, n);
+        Tensor m = model(b, DType.F32, false);
+        int[] payloads = {0x7FC00123, 0x7FFFFFFF, 0xFFC00001, 0x7FA00000, 0x7FC00000, 0xFF800001};
+        int nans = 0;
+        for (long i = 3; i < n; i += 211, nans++) {
+            float nan = Float.intBitsToFloat(payloads[nans % payloads.length]);
+            if (nans % 2 == 0) m.setFloat(i, nan);
+            else b.setFloat(i, nan);
+        }
+        List<DeltaSource> parts = List.of(new DeltaSource(b, m));
+        for (long k : new long[] {1, 2, nans / 3, nans - 1, nans, nans + 7}) {
+            MagnitudeThreshold expected = reference.selectLargest(parts, k);
+            assertEquals(expected, backend.selectLargest(parts, k), "k=" + k);
+            assertEquals(expected, chunked.selectLargest(parts, k), "chunked k=" + k);
+            Sparsifier[] trim = {Sparsifier.MagnitudeBand.trim(expected)};
+            Case c = new Case("NaN payloads", trim, RescaleMode.NONE, ConsensusMethod.SUM, true, 1.0f, new float[] {0.7f});
+            for (KernelBackend under : List.of(backend, chunked)) {
+                Tensor want = tensor("w", DType.F32, n), got = tensor("w", DType.F32, n);
+                GtaResult e = reference.gta(pass("w", b, List.of(m), c, want, true));
+                GtaResult a = under.gta(pass("w", b, List.of(m), c, got, true));
+                assertSameBits(want, got, "k=" + k);
+                assertArrayEquals(e.kept(), a.kept(), "kept k=" + k);
+                assertArrayEquals(e.keepTies(), a.keepTies(), "keepTies k=" + k);
+                assertEquals(e.nonFiniteOutputs(), a.nonFiniteOutputs(), "nonFiniteOutputs k=" + k);
+            }
+        }
+    }
+
+    /**
      * Issue 16: consensus keeps every model's contribution in shared memory; past ~96 models the
      * block used to shrink to 32 threads and past ~383 the pass failed. It now opts in to the
      * device's larger dynamic shared memory (as the SVD kernel does) and matches the reference.

@@ -437,7 +437,7 @@ final class GtaKernel {
                     valid = StorageCodec.validBits(n - i);
                 }
                 FloatVector d = StorageCodec.load(ms, modelType, at).sub(StorageCodec.load(bs, baseType, at));
-                IntVector key = d.reinterpretAsInts().and(0x7FFFFFFF);
+                IntVector key = Lanes.magnitudeKey(d);
                 FloatVector magnitude = key.reinterpretAsFloats();
                 long keep;
                 if (k == K_BAND) {
@@ -605,7 +605,7 @@ final class GtaKernel {
                     valid = StorageCodec.validBits(n - i);
                 }
                 FloatVector d = StorageCodec.load(from, type, at).sub(FloatVector.fromArray(F, baseValues, j));
-                IntVector key = d.reinterpretAsInts().and(0x7FFFFFFF);
+                IntVector key = Lanes.magnitudeKey(d);
                 worst = worst.max(key);
                 long keep;
                 if (k == K_BAND) {

@@ -2,6 +2,8 @@ package dev.amalgam.kernel.cpu;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -30,6 +32,15 @@ final class Lanes {
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
 
     private Lanes() {
+    }
+
+    /**
+     * {@link dev.amalgam.kernel.MagnitudeKey#of} lane by lane: the bits with the sign cleared,
+     * every NaN made the one NaN key.
+     */
+    static IntVector magnitudeKey(FloatVector x) {
+        IntVector key = x.reinterpretAsInts().and(0x7FFFFFFF);
+        return key.blend(dev.amalgam.kernel.MagnitudeKey.NAN_KEY, key.compare(VectorOperators.GT, 0x7F800000));
     }
 
     /** Null if usable, else why not. */

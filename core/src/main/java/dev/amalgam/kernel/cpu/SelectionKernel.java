@@ -122,8 +122,8 @@ final class SelectionKernel {
                     m = chunk.tail().in[1];
                     at = 0;
                 }
-                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
-                        .reinterpretAsInts().and(0x7FFFFFFF);
+                IntVector key = Lanes.magnitudeKey(StorageCodec.load(m, chunk.modelType(), at)
+                        .sub(StorageCodec.load(b, chunk.baseType(), at)));
                 key.lanewise(VectorOperators.LSHR, 16).intoArray(keys, j);
             }
         }
@@ -142,8 +142,8 @@ final class SelectionKernel {
                     at = 0;
                     valid = StorageCodec.validBits(chunk.start() + chunk.len() - i);
                 }
-                IntVector key = StorageCodec.load(m, chunk.modelType(), at).sub(StorageCodec.load(b, chunk.baseType(), at))
-                        .reinterpretAsInts().and(0x7FFFFFFF);
+                IntVector key = Lanes.magnitudeKey(StorageCodec.load(m, chunk.modelType(), at)
+                        .sub(StorageCodec.load(b, chunk.baseType(), at)));
                 hitBits[v] = key.lanewise(VectorOperators.LSHR, 16).compare(VectorOperators.EQ, highBucket).toLong() & valid;
                 key.intoArray(keys, v * L);
             }

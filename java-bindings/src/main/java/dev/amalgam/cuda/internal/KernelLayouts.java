@@ -26,15 +26,15 @@ public final class KernelLayouts {
     public static final int CONSENSUS_NONE = 0, CONSENSUS_SUM = 1, CONSENSUS_COUNT = 2;
 
     /** The one key of every NaN in the kernels (amalgam.cuh magnitude_key): Java's {@code Float.NaN} key. */
-    public static final int NAN_KEY = 0x7FC00000;
+    public static final int NAN_KEY = dev.amalgam.kernel.MagnitudeKey.NAN_KEY;
 
     /**
-     * The magnitude key as the kernels compute it: {@link dev.amalgam.kernel.MagnitudeKey} with every
-     * NaN canonical. GPU arithmetic drops NaN payloads, so host and device agree only on canonical
-     * NaN keys; every key that crosses between them goes through here.
+     * The magnitude key as the kernels compute it: {@link dev.amalgam.kernel.MagnitudeKey}, whose
+     * NaN key is canonical. GPU arithmetic drops NaN payloads, so host and device agree only on
+     * canonical NaN keys; every key that crosses between them goes through here.
      */
     public static int deviceKey(float x) {
-        return canonicalKey(Float.floatToRawIntBits(x) & 0x7FFFFFFF);
+        return dev.amalgam.kernel.MagnitudeKey.of(x);
     }
 
     /** {@code key} with a NaN key made {@link #NAN_KEY}. */
