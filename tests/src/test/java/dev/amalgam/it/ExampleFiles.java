@@ -38,11 +38,11 @@ final class ExampleFiles {
     /** SVD methods (§11) agree across backends only within a tolerance, so the bit-exact oracle leaves them out. */
     static final List<String> SVD_METHODS = List.of("tsv_m.yaml", "iso_c.yaml", "iso_cts.yaml");
 
-    /** Interpolation, geometric and RAM methods: checked by {@code InterpolationExamplesTest}, not the naive oracle. */
+    /** Interpolation, geometric and RAM methods: checked by {@code OracleFreeExamplesTest}, not the naive oracle. */
     static final List<String> INTERPOLATION_METHODS = List.of("slerp.yaml", "nuslerp.yaml", "multislerp.yaml", "karcher.yaml",
             "model_stock.yaml", "nearswap.yaml", "arcee_fusion.yaml", "ram.yaml", "ramplus_tl.yaml");
 
-    /** DELLA, SCE, TALL-mask consensus: checked by {@code LiteratureExamplesTest}, not the naive oracle. */
+    /** DELLA, SCE, TALL-mask consensus: checked by {@code OracleFreeExamplesTest}, not the naive oracle. */
     static final List<String> LITERATURE_METHODS = List.of("della.yaml", "della_linear.yaml", "sce.yaml", "consensus_ta.yaml",
             "consensus_ties.yaml");
 

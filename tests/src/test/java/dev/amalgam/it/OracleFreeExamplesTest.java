@@ -9,6 +9,7 @@ import dev.amalgam.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,11 +17,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The bundled examples of DELLA, SCE and the TALL-mask consensus methods merge through the command
- * line with the reference and the fast CPU backend into the same bits, with every tensor of the
- * base. (Their numbers are checked against the spec's and the authors' formulas in core's tests.)
+ * The bundled examples of the methods the naive oracle does not cover (interpolation, geometric and
+ * RAM methods; DELLA, SCE and the TALL-mask consensus methods) merge through the command line with
+ * the reference and the fast CPU backend into the same bits, with every tensor of the base. (Their
+ * numbers are checked against the spec's and the authors' formulas in core's method tests.)
  */
-class LiteratureExamplesTest {
+class OracleFreeExamplesTest {
 
     @TempDir
     static Path work;
@@ -32,12 +34,12 @@ class LiteratureExamplesTest {
     }
 
     static List<String> configs() {
-        return ExampleFiles.LITERATURE_METHODS;
+        return Stream.concat(ExampleFiles.INTERPOLATION_METHODS.stream(), ExampleFiles.LITERATURE_METHODS.stream()).toList();
     }
 
     @Test
-    void everyLiteratureMethodHasAnExample() {
-        assertTrue(ExampleFiles.configNames().containsAll(ExampleFiles.LITERATURE_METHODS), ExampleFiles.configNames().toString());
+    void everyOracleFreeMethodHasAnExample() {
+        assertTrue(ExampleFiles.configNames().containsAll(configs()), ExampleFiles.configNames().toString());
     }
 
     @ParameterizedTest(name = "{0}")
